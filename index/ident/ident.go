@@ -1,0 +1,199 @@
+// Package ident is pwndex's one normaliser and hasher of identifiers and
+// passwords. Ingest, vet and audit all call it, so the same person always
+// hashes the same way.
+//
+// E-mail: trimmed, lower-cased, the domain converted from IDN to ASCII
+// (punycode, IDNA2008 lookup profile), then SHA-1 of the result, as Have I
+// Been Pwned does for its e-mail ranges. Phone: parsed with
+// github.com/nyaruka/phonenumbers (region from a country hint, default FR),
+// formatted E.164 ("+33612345678"), then SHA-1 of that string. Passwords:
+// SHA-1 of the UTF-8 bytes and NTLM (MD4 of UTF-16LE), as Pwned Passwords.
+package ident
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/crypto/md4" //nolint:staticcheck // NTLM is MD4 by definition.
+	"golang.org/x/net/idna"
+
+	"github.com/pwndex/pwndex/index"
+)
+
+// DefaultRegion is the region assumed for phone numbers without a country
+// hint or an international prefix.
+const DefaultRegion = "FR"
+
+// Errors returned by the normalisers. Callers map them to reason codes.
+var (
+	ErrEmpty       = errors.New("empty")
+	ErrEmailSyntax = errors.New("invalid e-mail syntax")
+	ErrEmailDomain = errors.New("invalid e-mail domain")
+	ErrPhoneParse  = errors.New("unparseable phone number")
+	ErrPhoneValid  = errors.New("invalid phone number")
+)
+
+var idnaProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false), idna.StrictDomainName(false))
+
+// NormalizeEmail returns the canonical form of an e-mail address: trimmed of
+// spaces and angle brackets, lower-cased, with an ASCII (punycode) domain.
+// It checks only what canonicalisation needs (one local part, one domain
+// with a dot, no spaces); quality applies the stricter vetting rules.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ErrEmpty
+	}
+	if !utf8.ValidString(s) {
+		return "", ErrEmailSyntax
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return "", ErrEmailSyntax
+	}
+	local, domain := s[:at], s[at+1:]
+	if strings.ContainsAny(local, " \t\r\n\"<>,;") || strings.ContainsRune(local, '@') || len(local) > 64 {
+		return "", ErrEmailSyntax
+	}
+	domain = strings.TrimSuffix(domain, ".")
+	ascii := domain
+	if needsIDNA(domain) {
+		var err error
+		ascii, err = idnaProfile.ToASCII(domain)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrEmailDomain, err)
+		}
+	}
+	ascii = strings.ToLower(ascii)
+	if !validASCIIDomain(ascii) {
+		return "", ErrEmailDomain
+	}
+	return strings.ToLower(local) + "@" + ascii, nil
+}
+
+func needsIDNA(d string) bool {
+	for i := 0; i < len(d); i++ {
+		if d[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// validASCIIDomain checks labels of letters, digits and inner hyphens, at
+// least two labels, total length <= 253.
+func validASCIIDomain(d string) bool {
+	if len(d) == 0 || len(d) > 253 {
+		return false
+	}
+	labels := 0
+	for _, l := range strings.Split(d, ".") {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+		labels++
+	}
+	return labels >= 2
+}
+
+// Phone is a parsed, valid phone number.
+type Phone struct {
+	E164   string                // "+33612345678"
+	Region string                // region the number belongs to, e.g. "FR", "BE"
+	Type   phonenumbers.PhoneNumberType
+}
+
+// ParsePhone parses a phone number written nationally for region (an ISO
+// 3166 alpha-2 code; empty means DefaultRegion) or internationally, and
+// checks it is a valid number. Region hints are upper-cased.
+func ParsePhone(s, region string) (Phone, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Phone{}, ErrEmpty
+	}
+	region = strings.ToUpper(strings.TrimSpace(region))
+	if region == "" {
+		region = DefaultRegion
+	}
+	// "0033 6 .." and "+33 (0)6 .." are common in French files.
+	s = strings.Replace(s, "(0)", "", 1)
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil {
+		return Phone{}, fmt.Errorf("%w: %v", ErrPhoneParse, err)
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return Phone{}, ErrPhoneValid
+	}
+	return Phone{
+		E164:   phonenumbers.Format(num, phonenumbers.E164),
+		Region: phonenumbers.GetRegionCodeForNumber(num),
+		Type:   phonenumbers.GetNumberType(num),
+	}, nil
+}
+
+// NormalizePhone returns the E.164 form of a valid phone number.
+func NormalizePhone(s, region string) (string, error) {
+	p, err := ParsePhone(s, region)
+	return p.E164, err
+}
+
+// HashNormalized returns the SHA-1 of an already normalised identifier.
+func HashNormalized(norm string) index.Hash {
+	return index.Hash(sha1.Sum([]byte(norm)))
+}
+
+// Email normalises an e-mail address and returns its hash and normal form.
+func Email(s string) (index.Hash, string, error) {
+	n, err := NormalizeEmail(s)
+	if err != nil {
+		return index.Hash{}, "", err
+	}
+	return HashNormalized(n), n, nil
+}
+
+// PhoneHash normalises a phone number and returns its hash and E.164 form.
+func PhoneHash(s, region string) (index.Hash, string, error) {
+	n, err := NormalizePhone(s, region)
+	if err != nil {
+		return index.Hash{}, "", err
+	}
+	return HashNormalized(n), n, nil
+}
+
+// PasswordSHA1 returns the SHA-1 of the password's bytes (Pwned Passwords).
+func PasswordSHA1(pw []byte) index.Hash { return index.Hash(sha1.Sum(pw)) }
+
+// PasswordNTLM returns the NTLM hash (MD4 of UTF-16LE) of a UTF-8 password,
+// in the first 16 bytes of the Hash. Invalid UTF-8 bytes map to U+FFFD.
+func PasswordNTLM(pw []byte) index.Hash {
+	var buf [256]byte
+	u := buf[:0]
+	for len(pw) > 0 {
+		r, n := utf8.DecodeRune(pw)
+		pw = pw[n:]
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			u = append(u, byte(r1), byte(r1>>8), byte(r2), byte(r2>>8))
+			continue
+		}
+		u = append(u, byte(r), byte(r>>8))
+	}
+	m := md4.New()
+	m.Write(u)
+	var h index.Hash
+	m.Sum(h[:0])
+	return h
+}
