@@ -80,12 +80,12 @@ type CheckReport struct {
 
 // KindCheck is Check's result for one kind.
 type KindCheck struct {
-	Records       uint64 // records in Badger
-	MetaCount     uint64 // count recorded in the metadata
-	RangeRecords  uint64 // records found in the range files
-	FilterMisses  uint64 // records the filter wrongly rejects (must be 0)
-	FilterBits    uint64
-	FilterKeys    uint64
+	Records      uint64 // records in Badger
+	MetaCount    uint64 // count recorded in the metadata
+	RangeRecords uint64 // records found in the range files
+	FilterMisses uint64 // records the filter wrongly rejects (must be 0)
+	FilterBits   uint64
+	FilterKeys   uint64
 }
 
 // Check validates the index: counts, filters against records and range

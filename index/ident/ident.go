@@ -111,8 +111,8 @@ func validASCIIDomain(d string) bool {
 
 // Phone is a parsed, valid phone number.
 type Phone struct {
-	E164   string                // "+33612345678"
-	Region string                // region the number belongs to, e.g. "FR", "BE"
+	E164   string // "+33612345678"
+	Region string // region the number belongs to, e.g. "FR", "BE"
 	Type   phonenumbers.PhoneNumberType
 }
 

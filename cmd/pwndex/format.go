@@ -1,0 +1,5 @@
+package main
+
+import "github.com/pwndex/pwndex/index"
+
+const indexFormat = index.FormatVersion

@@ -1,0 +1,81 @@
+// Command pwndex is a self-hosted breach-exposure checker and contact-data
+// hygiene service: it indexes breach data as hashes (ingest), serves a
+// k-anonymity range API (serve), vets purchased contact files (vet) and
+// audits a CRM base's exposure (audit).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand. Run gets the arguments after the subcommand
+// name and returns the process exit code.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+// commands is the table of subcommands.
+var commands = map[string]command{
+	"ingest":  {"index breach data (Pwned Passwords, dumps, hashed lists)", cmdIngest},
+	"serve":   {"serve the k-anonymity range API and the check page", cmdServe},
+	"vet":     {"vet a purchased contact file before import", cmdVet},
+	"audit":   {"report the breach exposure of a CRM base", cmdAudit},
+	"check":   {"validate an index", cmdCheck},
+	"keys":    {"manage API keys of an index", cmdKeys},
+	"bench":   {"run the benchmark suite and print one table", cmdBench},
+	"version": {"print the version", cmdVersion},
+}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand. Exit codes: 0 success, 1 a negative
+// verdict (vet, audit policy), 2 usage or unusable input, 3 internal error.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "pwndex: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return c.run(ctx, args[1:], stdin, stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: pwndex <command> [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'pwndex <command> -h' for a command's flags.")
+}
+
+func cmdVersion(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
+	fmt.Fprintf(stdout, "pwndex %s (index format %d)\n", version, indexFormat)
+	return 0
+}
