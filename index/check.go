@@ -1,0 +1,200 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/andybalholm/brotli"
+	"github.com/cespare/xxhash/v2"
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/klauspost/compress/gzip"
+)
+
+// CheckReport is the result of Check.
+type CheckReport struct {
+	Kinds    map[Kind]KindCheck
+	Problems []string
+}
+
+// OK reports whether Check found no problem.
+func (r *CheckReport) OK() bool { return len(r.Problems) == 0 }
+
+// KindCheck is Check's result for one kind.
+type KindCheck struct {
+	Records      uint64  // records in Badger
+	MetaCount    uint64  // count recorded in the metadata
+	RangeRecords uint64  // records found in the range files
+	FilterMisses uint64  // records the filter wrongly rejects (must be 0)
+	FilterBits   uint64  // bits in the filter
+	FilterKeys   uint64  // keys the filter was built from
+	FilterFPR    float64 // false-positive rate the filter was sized for
+}
+
+// Check validates the index: every kind's Badger records against the
+// metadata count, the filter (no false negatives) and the range files
+// (same records, same values, in order; checksums; compressed bodies equal
+// to the identity bodies). Problems lists every inconsistency found.
+func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
+	v := ix.view.Load()
+	rep := CheckReport{Kinds: map[Kind]KindCheck{}}
+	problem := func(format string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, a...)) }
+	for _, k := range Kinds {
+		g := v.gens[k]
+		if g == nil {
+			if v.st.Counts[k] != 0 {
+				problem("%s: metadata counts %d records but there is no generation", k, v.st.Counts[k])
+			}
+			continue
+		}
+		kc := KindCheck{MetaCount: v.st.Counts[k], FilterBits: g.filter.bits, FilterKeys: g.filter.n, FilterFPR: g.filter.fpr}
+		if err := checkGen(ctx, g, &kc, problem); err != nil {
+			return rep, err
+		}
+		if kc.Records != kc.MetaCount {
+			problem("%s: %d records in Badger, metadata says %d", k, kc.Records, kc.MetaCount)
+		}
+		if kc.RangeRecords != kc.Records {
+			problem("%s: %d records in range files, %d in Badger", k, kc.RangeRecords, kc.Records)
+		}
+		if kc.FilterKeys != kc.Records {
+			problem("%s: filter built from %d keys, %d records", k, kc.FilterKeys, kc.Records)
+		}
+		if kc.FilterMisses != 0 {
+			problem("%s: filter rejects %d present records", k, kc.FilterMisses)
+		}
+		rep.Kinds[k] = kc
+	}
+	return rep, nil
+}
+
+func checkGen(ctx context.Context, g *generation, kc *KindCheck, problem func(string, ...any)) error {
+	k := g.kind
+	hl := k.HashLen()
+	main := g.text
+	if !k.IsPassword() {
+		main = g.bin
+	}
+	for _, r := range []*rangeFile{main, g.gz, g.br} {
+		if r != nil && xxhash.Sum64(r.body) != r.bodySum {
+			problem("%s: range file body checksum mismatch", k)
+		}
+	}
+	txn := g.db.NewTransaction(false)
+	defer txn.Discard()
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1024})
+	defer it.Close()
+	it.Rewind()
+	var es []Entry
+	var ids []BreachID
+	var err error
+	reported := 0
+	mismatch := func(format string, a ...any) {
+		if reported < 10 {
+			problem(format, a...)
+		}
+		reported++
+	}
+	for b := uint32(0); b < RangeBuckets; b++ {
+		if b&0xffff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		body := main.bucket(b)
+		p := Prefix{Value: b, Digits: 5}
+		if k.IsPassword() {
+			es, err = appendTextEntries(es[:0], k, b, body, p)
+		} else {
+			es, err = appendBinaryEntries(es[:0], k, body, p)
+		}
+		if err != nil {
+			mismatch("%s: bucket %05X: %v", k, b, err)
+			continue
+		}
+		if g.gz != nil {
+			checkCompressed(g.gz, b, body, "gzip", mismatch, k)
+			checkCompressed(g.br, b, body, "brotli", mismatch, k)
+		}
+		kc.RangeRecords += uint64(len(es))
+		// Every Badger record of this bucket must be the next range entry.
+		for i := range es {
+			e := &es[i]
+			if !it.Valid() || !bytes.Equal(it.Item().Key(), e.Hash[:hl]) {
+				mismatch("%s: range entry %s has no matching Badger record", k, e.Hash.Hex(k)[:5]+"…")
+				continue
+			}
+			err := it.Item().Value(func(val []byte) error {
+				if k.IsPassword() {
+					base, extra, err := decodePassword(val)
+					if err == nil && base+extra != e.Count {
+						mismatch("%s: count differs between Badger and range file in bucket %05X", k, b)
+					}
+					return err
+				}
+				ids, _, err = decodeIDs(ids[:0], val)
+				if err == nil && !slices.Equal(ids, e.Breaches) {
+					mismatch("%s: breaches differ between Badger and range file in bucket %05X", k, b)
+				}
+				return err
+			})
+			if err != nil {
+				mismatch("%s: bad Badger record: %v", k, err)
+			}
+			if !g.filter.f.Test(filterKey(k, &e.Hash)) {
+				kc.FilterMisses++
+			}
+			kc.Records++
+			it.Next()
+		}
+		for it.Valid() && bucketOfKey(it.Item().Key()) == b {
+			mismatch("%s: Badger record in bucket %05X missing from the range file", k, b)
+			kc.Records++
+			it.Next()
+		}
+	}
+	for ; it.Valid(); it.Next() {
+		mismatch("%s: Badger record beyond the range file", k)
+		kc.Records++
+	}
+	if reported > 10 {
+		problem("%s: %d more mismatches not shown", k, reported-10)
+	}
+	return nil
+}
+
+// bucketOfKey returns the 5-hex bucket of a raw Badger key.
+func bucketOfKey(key []byte) uint32 {
+	var h Hash
+	copy(h[:], key)
+	return h.Prefix(5)
+}
+
+func checkCompressed(r *rangeFile, b uint32, want []byte, name string, mismatch func(string, ...any), k Kind) {
+	if r == nil {
+		mismatch("%s: %s range file missing", k, name)
+		return
+	}
+	c := r.bucket(b)
+	if len(want) == 0 {
+		if len(c) != 0 {
+			mismatch("%s: %s bucket %05X should be empty", k, name, b)
+		}
+		return
+	}
+	var rd io.Reader
+	if name == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(c))
+		if err != nil {
+			mismatch("%s: %s bucket %05X: %v", k, name, b, err)
+			return
+		}
+		rd = zr
+	} else {
+		rd = brotli.NewReader(bytes.NewReader(c))
+	}
+	got, err := io.ReadAll(rd)
+	if err != nil || !bytes.Equal(got, want) {
+		mismatch("%s: %s bucket %05X does not decode to the identity body", k, name, b)
+	}
+}

@@ -1,0 +1,147 @@
+package ident
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Vectors frozen from independent tools: sha1sum(1) for SHA-1, the
+// published NTLM test values, RFC 3492-style punycode from IDNA references.
+func TestEmail(t *testing.T) {
+	tests := []struct {
+		in, norm, sha1 string
+		err            error
+	}{
+		{"test@example.com", "test@example.com", "567159D622FFBB50B11B0EFD307BE358624A26EE", nil},
+		{"  Test@Example.COM \t", "test@example.com", "567159D622FFBB50B11B0EFD307BE358624A26EE", nil},
+		{"<test@example.com>", "test@example.com", "567159D622FFBB50B11B0EFD307BE358624A26EE", nil},
+		{"Jean.Dupont@BÜCHER.de", "jean.dupont@xn--bcher-kva.de", "E18CBFD97A1181E4ADE07F5E7C4FBC4421F71C5B", nil},
+		{"jean.dupont@xn--bcher-kva.de", "jean.dupont@xn--bcher-kva.de", "E18CBFD97A1181E4ADE07F5E7C4FBC4421F71C5B", nil},
+		{"a@münchen.de", "a@xn--mnchen-3ya.de", "", nil},
+		{"", "", "", ErrEmpty},
+		{"   ", "", "", ErrEmpty},
+		{"no-at-sign", "", "", ErrEmailSyntax},
+		{"@example.com", "", "", ErrEmailSyntax},
+		{"user@", "", "", ErrEmailSyntax},
+		{"us er@example.com", "", "", ErrEmailSyntax},
+		{"user@localhost", "", "", ErrEmailDomain},
+		{"user@exa mple.com", "", "", ErrEmailDomain},
+		{"user@-bad.com", "", "", ErrEmailDomain},
+		{"user@example..com", "", "", ErrEmailDomain},
+	}
+	for _, tt := range tests {
+		h, norm, err := Email(tt.in)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("Email(%q) error = %v, want %v", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Email(%q): %v", tt.in, err)
+			continue
+		}
+		if norm != tt.norm {
+			t.Errorf("Email(%q) = %q, want %q", tt.in, norm, tt.norm)
+		}
+		if tt.sha1 != "" {
+			if got := h.Hex(3); got != tt.sha1 {
+				t.Errorf("Email(%q) hash = %s, want %s", tt.in, got, tt.sha1)
+			}
+		}
+	}
+}
+
+func TestPhone(t *testing.T) {
+	tests := []struct {
+		in, region, e164, gotRegion string
+		typ                         phonenumbers.PhoneNumberType
+		err                         error
+	}{
+		{"06 12 34 56 78", "", "+33612345678", "FR", phonenumbers.MOBILE, nil},
+		{"06.12.34.56.78", "FR", "+33612345678", "FR", phonenumbers.MOBILE, nil},
+		{"+33 6 12 34 56 78", "BE", "+33612345678", "FR", phonenumbers.MOBILE, nil},
+		{"+33 (0)6 12 34 56 78", "", "+33612345678", "FR", phonenumbers.MOBILE, nil},
+		{"0033612345678", "", "+33612345678", "FR", phonenumbers.MOBILE, nil},
+		{"01 42 68 53 00", "fr", "+33142685300", "FR", phonenumbers.FIXED_LINE, nil},
+		// A Belgian mobile written nationally: only the BE hint gets it right.
+		{"0470 12 34 56", "BE", "+32470123456", "BE", phonenumbers.MOBILE, nil},
+		{"079 123 45 67", "CH", "+41791234567", "CH", phonenumbers.MOBILE, nil},
+		{"0690 12 34 56", "GP", "+590690123456", "GP", phonenumbers.MOBILE, nil},
+		{"", "", "", "", 0, ErrEmpty},
+		{"abc", "", "", "", 0, ErrPhoneParse},
+		{"06 12", "", "", "", 0, ErrPhoneValid},
+	}
+	for _, tt := range tests {
+		p, err := ParsePhone(tt.in, tt.region)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("ParsePhone(%q, %q) error = %v, want %v", tt.in, tt.region, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParsePhone(%q, %q): %v", tt.in, tt.region, err)
+			continue
+		}
+		if p.E164 != tt.e164 || p.Region != tt.gotRegion || p.Type != tt.typ {
+			t.Errorf("ParsePhone(%q, %q) = %+v, want %s %s %v", tt.in, tt.region, p, tt.e164, tt.gotRegion, tt.typ)
+		}
+	}
+	h, _, err := PhoneHash("06 12 34 56 78", "")
+	if err != nil || h.Hex(4) != "6632E47B4C91B2CBAF36EFBF6D7FA6425B4943E2" { // sha1sum of "+33612345678"
+		t.Errorf("PhoneHash = %s, %v", h.Hex(4), err)
+	}
+}
+
+func TestPasswords(t *testing.T) {
+	tests := []struct{ pw, sha1, ntlm string }{
+		{"password", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8", "8846F7EAEE8FB117AD06BDD830B7586C"},
+		{"", "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", "31D6CFE0D16AE931B73C59D7E0C089C0"},
+	}
+	for _, tt := range tests {
+		s := PasswordSHA1([]byte(tt.pw))
+		if got := s.Hex(1); got != tt.sha1 {
+			t.Errorf("SHA1(%q) = %s, want %s", tt.pw, got, tt.sha1)
+		}
+		n := PasswordNTLM([]byte(tt.pw))
+		if got := n.Hex(2); got != tt.ntlm {
+			t.Errorf("NTLM(%q) = %s, want %s", tt.pw, got, tt.ntlm)
+		}
+	}
+}
+
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"test@example.com", "A@BÜCHER.de", "x@y", "@", "a@b.c.", "<a@b.co>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := NormalizeEmail(s)
+		if err != nil {
+			return
+		}
+		// Normalisation is idempotent: the same person hashes the same way.
+		n2, err := NormalizeEmail(n)
+		if err != nil || n2 != n {
+			t.Fatalf("NormalizeEmail not idempotent: %q -> %q -> %q, %v", s, n, n2, err)
+		}
+	})
+}
+
+func FuzzParsePhone(f *testing.F) {
+	for _, s := range []string{"06 12 34 56 78", "+32470123456", "0690123456", "", "++", "(0)"} {
+		f.Add(s, "FR")
+	}
+	f.Fuzz(func(t *testing.T, s, region string) {
+		p, err := ParsePhone(s, region)
+		if err != nil {
+			return
+		}
+		p2, err := ParsePhone(p.E164, "")
+		if err != nil || p2.E164 != p.E164 {
+			t.Fatalf("E.164 %q does not reparse to itself: %q, %v", p.E164, p2.E164, err)
+		}
+	})
+}

@@ -1,0 +1,499 @@
+package index
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Directory layout of an index:
+//
+//	<dir>/meta/                  metadata Badger store, the commit point (meta.go)
+//	<dir>/gens/<kind>-<version>/ one immutable generation per kind (gen.go)
+//	<dir>/tmp/                   sort runs of builds in progress
+//
+// Anything under gens/ not named by the committed state, and anything under
+// tmp/, is a leftover of an interrupted build and is removed by Open.
+
+// ErrBusy is returned when a second Builder is started on an Index before
+// the first one committed or aborted.
+var ErrBusy = errors.New("index: another build is in progress")
+
+// ErrReadOnly is returned by write operations on an index opened ReadOnly.
+var ErrReadOnly = errors.New("index: opened read-only")
+
+// Index is an open pwndex index. Read methods are safe for concurrent use
+// and do not block one another. A Commit replaces the live view atomically;
+// readers that still hold slices from PasswordRange must not run
+// concurrently with a Commit in the same process (pwndex ingests and serves
+// from separate processes).
+type Index struct {
+	dir      string
+	opts     Options
+	log      *slog.Logger
+	meta     *badger.DB
+	metaRO   bool
+	view     atomic.Pointer[view]
+	building sync.Mutex // held by the open Builder
+	keysMu   sync.Mutex // serialises API key writes
+}
+
+// view is an immutable snapshot of the committed index.
+type view struct {
+	st       state
+	gens     [5]*generation // by Kind
+	breaches []Breach       // sorted by Name
+	byID     map[BreachID]int
+	byName   map[string]int // lower-cased name -> index in breaches
+	keys     map[string]APIKey
+	sources  map[string]bool
+}
+
+// Open opens (creating if needed) the index in opts.Dir, removing leftovers
+// of interrupted builds.
+func Open(opts Options) (*Index, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("index: no directory given")
+	}
+	if opts.FalsePositiveRate <= 0 || opts.FalsePositiveRate >= 1 {
+		opts.FalsePositiveRate = DefaultFalsePositiveRate
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ix := &Index{dir: opts.Dir, opts: opts, log: opts.Logger}
+	metaDir := filepath.Join(opts.Dir, "meta")
+	if opts.ReadOnly {
+		if _, err := os.Stat(metaDir); err != nil {
+			return nil, fmt.Errorf("index %s: not an index (no meta directory): %w", opts.Dir, err)
+		}
+	} else if err := os.MkdirAll(filepath.Join(opts.Dir, "gens"), 0o755); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	var err error
+	ix.meta, err = badger.Open(metaOptions(metaDir, false))
+	if err != nil && opts.ReadOnly {
+		// Another process (an ingest) holds the index: read the last commit.
+		ix.meta, err = badger.Open(metaOptions(metaDir, true))
+		ix.metaRO = true
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index %s: open metadata: %w", opts.Dir, err)
+	}
+	v, err := ix.loadView()
+	if err != nil {
+		ix.meta.Close()
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		ix.removeLeftovers(&v.st)
+	}
+	if err := v.openGens(ix.dir); err != nil {
+		ix.meta.Close()
+		return nil, err
+	}
+	ix.view.Store(v)
+	return ix, nil
+}
+
+// loadView reads the committed state, catalog, keys and sources (not the
+// generations, see openGens).
+func (ix *Index) loadView() (*view, error) {
+	st, err := loadState(ix.meta)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", ix.dir, err)
+	}
+	v := &view{st: st, keys: map[string]APIKey{}, sources: map[string]bool{}}
+	err = loadPrefix(ix.meta, prefixBreach, func(key, val []byte) error {
+		var b Breach
+		if err := json.Unmarshal(val, &b); err != nil {
+			return err
+		}
+		// Breach.ID is not part of the HIBP JSON shape: it is the key.
+		b.ID = BreachID(binary.BigEndian.Uint32(key[len(prefixBreach):]))
+		v.breaches = append(v.breaches, b)
+		return nil
+	})
+	if err == nil {
+		err = loadPrefix(ix.meta, prefixAPIKey, func(key, val []byte) error {
+			var k APIKey
+			if err := json.Unmarshal(val, &k); err != nil {
+				return err
+			}
+			v.keys[string(key[len(prefixAPIKey):])] = k
+			return nil
+		})
+	}
+	if err == nil {
+		err = loadPrefix(ix.meta, prefixSource, func(key, _ []byte) error {
+			v.sources[string(key[len(prefixSource):])] = true
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index %s: read metadata: %w", ix.dir, err)
+	}
+	v.indexBreaches()
+	return v, nil
+}
+
+// indexBreaches sorts the catalog and builds its lookup maps.
+func (v *view) indexBreaches() {
+	sort.Slice(v.breaches, func(i, j int) bool { return v.breaches[i].Name < v.breaches[j].Name })
+	v.byID = make(map[BreachID]int, len(v.breaches))
+	v.byName = make(map[string]int, len(v.breaches))
+	for i, b := range v.breaches {
+		v.byID[b.ID] = i
+		v.byName[strings.ToLower(b.Name)] = i
+	}
+}
+
+func (v *view) openGens(dir string) error {
+	for k, name := range v.st.Gens {
+		g, err := openGeneration(filepath.Join(dir, "gens", name), k)
+		if err != nil {
+			v.closeGens()
+			return fmt.Errorf("index %s: %w (run 'pwndex check' or re-ingest)", dir, err)
+		}
+		v.gens[k] = g
+	}
+	return nil
+}
+
+func (v *view) closeGens() {
+	for i, g := range v.gens {
+		g.close()
+		v.gens[i] = nil
+	}
+}
+
+// removeLeftovers deletes generations the state does not name and tmp/.
+func (ix *Index) removeLeftovers(st *state) {
+	live := map[string]bool{}
+	for _, n := range st.Gens {
+		live[n] = true
+	}
+	entries, _ := os.ReadDir(filepath.Join(ix.dir, "gens"))
+	for _, e := range entries {
+		if !live[e.Name()] {
+			ix.log.Info("removing leftover of an interrupted build", "dir", e.Name())
+			os.RemoveAll(filepath.Join(ix.dir, "gens", e.Name()))
+		}
+	}
+	os.RemoveAll(filepath.Join(ix.dir, "tmp"))
+}
+
+// Close releases the index.
+func (ix *Index) Close() error {
+	if v := ix.view.Swap(nil); v != nil {
+		v.closeGens()
+	}
+	if ix.meta != nil {
+		err := ix.meta.Close()
+		ix.meta = nil
+		return err
+	}
+	return nil
+}
+
+// Dir returns the index directory.
+func (ix *Index) Dir() string { return ix.dir }
+
+// Meta returns the committed state.
+func (ix *Index) Meta() Meta {
+	v := ix.view.Load()
+	m := Meta{FormatVersion: v.st.FormatVersion, Version: v.st.Version, BuiltAt: v.st.BuiltAt,
+		Counts: make(map[Kind]uint64, len(v.st.Counts)), Breaches: len(v.breaches)}
+	for k, n := range v.st.Counts {
+		m.Counts[k] = n
+	}
+	return m
+}
+
+// ETag returns a strong validator for responses derived from the index
+// (quoted, changes with every commit).
+func (ix *Index) ETag() string {
+	v := ix.view.Load()
+	return fmt.Sprintf(`"pwndex-%d-%x"`, v.st.Version, v.st.BuiltAt.UnixNano())
+}
+
+func (ix *Index) gen(k Kind) *generation {
+	if !k.Valid() {
+		return nil
+	}
+	return ix.view.Load().gens[k]
+}
+
+// MayContain tests kind k's membership filter only: false means h is
+// certainly absent. It does not touch Badger and does not allocate.
+func (ix *Index) MayContain(k Kind, h *Hash) bool {
+	g := ix.gen(k)
+	return g != nil && g.filter.f.Test(filterKey(k, h))
+}
+
+// Lookup returns the record for h: the filter first (a negative answer does
+// not touch Badger), then Badger.
+func (ix *Index) Lookup(k Kind, h *Hash) (Entry, bool, error) {
+	g := ix.gen(k)
+	if g == nil || !g.filter.f.Test(filterKey(k, h)) {
+		return Entry{}, false, nil
+	}
+	e := Entry{Kind: k, Hash: *h}
+	err := g.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(filterKey(k, h))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(val []byte) error {
+			var err error
+			if k.IsPassword() {
+				var base, extra uint64
+				base, extra, err = decodePassword(val)
+				e.Count = base + extra
+			} else {
+				e.Breaches, _, err = decodeIDs(nil, val)
+			}
+			return err
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("lookup %s: %w", k, err)
+	}
+	return e, true, nil
+}
+
+// PasswordRange returns the precomputed body of the password range for a
+// 5-hex prefix (SUFFIX:COUNT lines, CRLF-separated, no trailing newline) in
+// the given encoding. The slice aliases read-only memory: do not modify it.
+// It is empty for an empty range or a kind with no data; ok is false if the
+// encoding was not built (callers fall back to Identity).
+func (ix *Index) PasswordRange(k Kind, prefix uint32, enc Encoding) (body []byte, ok bool) {
+	if !k.IsPassword() || prefix >= RangeBuckets {
+		return nil, false
+	}
+	g := ix.gen(k)
+	if g == nil {
+		return nil, enc == Identity
+	}
+	var r *rangeFile
+	switch enc {
+	case Identity:
+		r = g.text
+	case Gzip:
+		r = g.gz
+	case Brotli:
+		r = g.br
+	}
+	if r == nil {
+		return nil, false
+	}
+	return r.bucket(prefix), true
+}
+
+// AppendRange appends all entries of kind k whose hash starts with p, in
+// hash order, and returns the extended slice. p may have 1 to 8 digits;
+// ranges longer than 5 digits are cut from their 5-digit bucket.
+func (ix *Index) AppendRange(dst []Entry, k Kind, p Prefix) ([]Entry, error) {
+	if p.Digits < 5 || p.Digits > 8 {
+		return dst, fmt.Errorf("index: range prefix of %d digits, want 5 to 8", p.Digits)
+	}
+	g := ix.gen(k)
+	if g == nil {
+		return dst, nil
+	}
+	b := p.Value >> (4 * uint(p.Digits-5))
+	if k.IsPassword() {
+		return appendTextEntries(dst, k, b, g.text.bucket(b), p)
+	}
+	return appendBinaryEntries(dst, k, g.bin.bucket(b), p)
+}
+
+// appendTextEntries parses an identity password bucket.
+func appendTextEntries(dst []Entry, k Kind, bucket uint32, body []byte, p Prefix) ([]Entry, error) {
+	var hexbuf [40]byte
+	pre := Prefix{Value: bucket, Digits: 5}.AppendHex(hexbuf[:0])
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\r'); i >= 0 {
+			line, body = body[:i], body[i+2:]
+		} else {
+			body = nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			return dst, errors.New("index: corrupt range body")
+		}
+		h, err := ParseHash(k, append(pre, line[:colon]...))
+		if err != nil {
+			return dst, fmt.Errorf("index: corrupt range body: %w", err)
+		}
+		var n uint64
+		for _, c := range line[colon+1:] {
+			n = n*10 + uint64(c-'0')
+		}
+		if p.Matches(&h) {
+			dst = append(dst, Entry{Kind: k, Hash: h, Count: n})
+		}
+	}
+	return dst, nil
+}
+
+// appendBinaryEntries parses a binary-record identifier bucket.
+func appendBinaryEntries(dst []Entry, k Kind, body []byte, p Prefix) ([]Entry, error) {
+	hl := k.HashLen()
+	for len(body) > 0 {
+		if len(body) < hl {
+			return dst, errors.New("index: corrupt range body")
+		}
+		var e Entry
+		e.Kind = k
+		copy(e.Hash[:], body[:hl])
+		var err error
+		e.Breaches, body, err = decodeIDs(nil, body[hl:])
+		if err != nil {
+			return dst, fmt.Errorf("index: corrupt range body: %w", err)
+		}
+		if p.Matches(&e.Hash) {
+			dst = append(dst, e)
+		}
+	}
+	return dst, nil
+}
+
+// Breaches returns the catalog sorted by Name. The caller may not modify
+// the returned slice's elements' DataClasses.
+func (ix *Index) Breaches() []Breach {
+	v := ix.view.Load()
+	return append([]Breach(nil), v.breaches...)
+}
+
+// BreachByName finds a breach by Name, case-insensitively.
+func (ix *Index) BreachByName(name string) (Breach, bool) {
+	v := ix.view.Load()
+	i, ok := v.byName[strings.ToLower(name)]
+	if !ok {
+		return Breach{}, false
+	}
+	return v.breaches[i], true
+}
+
+// BreachByID finds a breach by ID.
+func (ix *Index) BreachByID(id BreachID) (Breach, bool) {
+	v := ix.view.Load()
+	i, ok := v.byID[id]
+	if !ok {
+		return Breach{}, false
+	}
+	return v.breaches[i], true
+}
+
+// HasSource reports whether a commit recorded the source ID.
+func (ix *Index) HasSource(id string) bool { return ix.view.Load().sources[id] }
+
+func keyDigest(secret string) string {
+	s := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(s[:])
+}
+
+// CreateAPIKey stores a new key and returns its secret (shown once). Key
+// names are unique.
+func (ix *Index) CreateAPIKey(k APIKey) (secret string, err error) {
+	if ix.opts.ReadOnly || ix.metaRO {
+		return "", ErrReadOnly
+	}
+	if k.Name == "" {
+		return "", errors.New("index: API key needs a name")
+	}
+	ix.keysMu.Lock()
+	defer ix.keysMu.Unlock()
+	for _, x := range ix.view.Load().keys {
+		if x.Name == k.Name {
+			return "", fmt.Errorf("index: API key %q exists", k.Name)
+		}
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	secret = "pwx_" + hex.EncodeToString(raw[:])
+	if k.Created.IsZero() {
+		k.Created = time.Now().UTC().Truncate(time.Second)
+	}
+	val, _ := json.Marshal(k)
+	d := keyDigest(secret)
+	if err := ix.meta.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixAPIKey+d), val) }); err != nil {
+		return "", fmt.Errorf("index: store API key: %w", err)
+	}
+	ix.updateView(func(v *view) { v.keys[d] = k })
+	return secret, nil
+}
+
+// updateView installs a copy of the current view changed by fn (the
+// generations are shared, not reopened).
+func (ix *Index) updateView(fn func(v *view)) {
+	old := ix.view.Load()
+	nv := *old
+	nv.keys = make(map[string]APIKey, len(old.keys)+1)
+	for d, k := range old.keys {
+		nv.keys[d] = k
+	}
+	fn(&nv)
+	ix.view.Store(&nv)
+}
+
+// AuthAPIKey returns the key whose secret is given.
+func (ix *Index) AuthAPIKey(secret string) (APIKey, bool) {
+	if secret == "" {
+		return APIKey{}, false
+	}
+	k, ok := ix.view.Load().keys[keyDigest(secret)]
+	return k, ok
+}
+
+// APIKeys lists the stored keys, sorted by name.
+func (ix *Index) APIKeys() []APIKey {
+	var out []APIKey
+	for _, k := range ix.view.Load().keys {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// DeleteAPIKey removes the key with the given name.
+func (ix *Index) DeleteAPIKey(name string) error {
+	if ix.opts.ReadOnly || ix.metaRO {
+		return ErrReadOnly
+	}
+	ix.keysMu.Lock()
+	defer ix.keysMu.Unlock()
+	for d, k := range ix.view.Load().keys {
+		if k.Name == name {
+			if err := ix.meta.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixAPIKey + d)) }); err != nil {
+				return fmt.Errorf("index: delete API key: %w", err)
+			}
+			ix.updateView(func(v *view) { delete(v.keys, d) })
+			return nil
+		}
+	}
+	return fmt.Errorf("index: no API key named %q", name)
+}
