@@ -36,16 +36,16 @@ type Builder struct {
 	idents  map[Kind]bool // identifier kinds that received records
 
 	// Sorted base builds stream to a writer goroutine.
-	stream   chan []rec
-	free     chan []rec
-	pending  []rec
-	last     Hash
-	started  bool
-	result   chan error
-	cancel   context.CancelFunc
-	finished bool
+	stream     chan []rec
+	free       chan []rec
+	pending    []rec
+	last       Hash
+	started    bool
+	result     chan error
+	cancel     context.CancelFunc
+	finished   bool
 	genWriters map[Kind]*genWriter
-	committed bool
+	committed  bool
 }
 
 func (ix *Index) newBuilder(opts BuildOptions) (*Builder, error) {

@@ -65,7 +65,7 @@ type genWriter struct {
 
 	count  uint64 // records written
 	staged uint64 // distinct staged records consumed
-	free  chan *outBatch
+	free   chan *outBatch
 }
 
 // write builds the generation in w.dir from old (may be nil) and src.
