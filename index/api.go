@@ -11,8 +11,10 @@ import (
 const FormatVersion = 1
 
 // DefaultFalsePositiveRate is the membership filters' false-positive rate
-// when Options leaves it zero.
-const DefaultFalsePositiveRate = 1e-6
+// when Options leaves it zero. At 1e-3 a filter costs 14.4 bits a key and
+// one absent lookup in a thousand pays a Badger read (~1.2 µs): 1.2 ns on
+// average, while 1e-6 would double the filter's memory and build time.
+const DefaultFalsePositiveRate = 1e-3
 
 // Options configures Open.
 type Options struct {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // A generation is the complete, immutable record set of one kind, in its own
@@ -65,7 +66,9 @@ func badgerOptions(dir string, readOnly bool) badger.Options {
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(32 << 20).
 		WithNumCompactors(2).
-		WithValueThreshold(1 << 10)
+		WithValueThreshold(1 << 10).
+		// Keys are hashes: block compression cannot shrink them.
+		WithCompression(options.None)
 }
 
 func openGeneration(dir string, k Kind) (*generation, error) {

@@ -284,8 +284,10 @@ func (ix *Index) Lookup(k Kind, h *Hash) (Entry, bool, error) {
 // PasswordRange returns the precomputed body of the password range for a
 // 5-hex prefix (SUFFIX:COUNT lines, CRLF-separated, no trailing newline) in
 // the given encoding. The slice aliases read-only memory: do not modify it.
-// It is empty for an empty range or a kind with no data; ok is false if the
-// encoding was not built (callers fall back to Identity).
+// The Identity body is empty for an empty range or a kind with no data. ok
+// is false if the encoding was not built for this bucket (compression is
+// precomputed only for bodies of at least 1 KiB): callers then serve the
+// Identity body.
 func (ix *Index) PasswordRange(k Kind, prefix uint32, enc Encoding) (body []byte, ok bool) {
 	if !k.IsPassword() || prefix >= RangeBuckets {
 		return nil, false
@@ -306,7 +308,11 @@ func (ix *Index) PasswordRange(k Kind, prefix uint32, enc Encoding) (body []byte
 	if r == nil {
 		return nil, false
 	}
-	return r.bucket(prefix), true
+	body = r.bucket(prefix)
+	if enc != Identity && len(body) == 0 {
+		return nil, false // small or empty bucket: no compressed form
+	}
+	return body, true
 }
 
 // AppendRange appends all entries of kind k whose hash starts with p, in

@@ -387,6 +387,12 @@ func (w *genWriter) newRangeSink() (*rangeSink, error) {
 	return s, nil
 }
 
+// minCompressBody is the smallest identity body that gets precomputed
+// compressed forms: below it, compression saves a few hundred bytes at
+// most and would dominate ingest time on sparse indexes. PasswordRange
+// reports such buckets as not built in that encoding.
+const minCompressBody = 1024
+
 // Compression levels for precomputed bodies: hex text compresses to about
 // half whatever the level, so fast levels lose little and keep ingest fast.
 const (
@@ -462,7 +468,7 @@ func (s *rangeSink) flush() error {
 	if err := s.text.writeBucket(s.bucket, s.body, s.n); err != nil {
 		return err
 	}
-	if s.jobs != nil {
+	if s.jobs != nil && len(s.body) >= minCompressBody {
 		j := &compressJob{bucket: s.bucket, n: s.n, body: append([]byte(nil), s.body...), ready: make(chan struct{})}
 		s.order <- j
 		s.jobs <- j
