@@ -87,11 +87,18 @@ func Open(opts Options) (*Index, error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	var err error
-	ix.meta, err = badger.Open(metaOptions(metaDir, false))
-	if err != nil && opts.ReadOnly {
-		// Another process (an ingest) holds the index: read the last commit.
+	if opts.ReadOnly {
+		// A shared lock: several readers (serve, audit, vet) may share the
+		// index; a writer is refused while they run.
 		ix.meta, err = badger.Open(metaOptions(metaDir, true))
-		ix.metaRO = true
+		ix.metaRO = err == nil
+		if err != nil {
+			// Read-only opening fails after an unclean shutdown; a
+			// writable open replays the log.
+			ix.meta, err = badger.Open(metaOptions(metaDir, false))
+		}
+	} else {
+		ix.meta, err = badger.Open(metaOptions(metaDir, false))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("index %s: open metadata: %w", opts.Dir, err)

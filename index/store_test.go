@@ -449,3 +449,29 @@ func FuzzParseHash(f *testing.F) {
 		}
 	})
 }
+
+func TestReadOnlyOpensShare(t *testing.T) {
+	dir := t.TempDir()
+	ix := openTest(t, dir)
+	buildBase(t, ix, KindSHA1, passwords(10), true)
+	ix.Close()
+	a, err := Open(Options{Dir: dir, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(Options{Dir: dir, ReadOnly: true})
+	if err != nil {
+		t.Fatalf("second reader: %v", err)
+	}
+	defer b.Close()
+	if a.Meta().Counts[KindSHA1] != 10 || b.Meta().Counts[KindSHA1] != 10 {
+		t.Fatal("readers see different states")
+	}
+	if _, err := a.NewBaseBuilder(KindSHA1, BuildOptions{}); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("builder on a read-only index: %v", err)
+	}
+	if _, err := Open(Options{Dir: dir}); err == nil {
+		t.Fatal("a writer opened an index held by readers")
+	}
+}
