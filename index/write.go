@@ -115,7 +115,9 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 		}
 	}
 	wg.Add(3)
-	go consume(0, w.badgerSink(sw), sw.Flush)
+	kvbuf := z.NewBuffer(8<<20, "pwndex.gen")
+	defer kvbuf.Release()
+	go consume(0, w.badgerSink(sw, kvbuf), sw.Flush)
 	go consume(1, func(b *outBatch) error {
 		for i := range b.recs {
 			filter.Add(filterKey(w.kind, &b.recs[i].h))
@@ -308,9 +310,8 @@ func insertID(ids []BreachID, from int, id BreachID) []BreachID {
 }
 
 // badgerSink returns the consumer writing batches through the StreamWriter.
-func (w *genWriter) badgerSink(sw *badger.StreamWriter) func(*outBatch) error {
+func (w *genWriter) badgerSink(sw *badger.StreamWriter, buf *z.Buffer) func(*outBatch) error {
 	hl := w.kind.HashLen()
-	buf := z.NewBuffer(8<<20, "pwndex.gen")
 	var val []byte
 	kv := &pb.KV{Version: 1}
 	return func(b *outBatch) error {
