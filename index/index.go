@@ -233,6 +233,10 @@ func (ix *Index) Meta() Meta {
 	return m
 }
 
+// Version returns the committed version, which every commit increments.
+// It does not allocate, so a handler may compare it on every request.
+func (ix *Index) Version() uint64 { return ix.view.Load().st.Version }
+
 // ETag returns a strong validator for responses derived from the index
 // (quoted, changes with every commit).
 func (ix *Index) ETag() string {
