@@ -145,3 +145,93 @@ func FuzzParsePhone(f *testing.F) {
 		}
 	})
 }
+
+var phoneInputs = []struct{ s, region string }{
+	{"06 12 34 56 78", ""}, {"01 42 68 53 00", "FR"}, {"+33 7 81 23 45 67", ""},
+	{"0470 12 34 56", "BE"}, {"0690 12 34 56", "GP"}, {"0262 12 34 56", "RE"},
+}
+
+func BenchmarkParsePhone(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		in := phoneInputs[i%len(phoneInputs)]
+		if _, err := ParsePhone(in.s, in.region); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEmail(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Email("  Jean.Dupont@Example.FR "); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// slowPhone is ParsePhone's library-only path, the reference fastPhone
+// must agree with.
+func slowPhone(s, region string) (Phone, error) {
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil {
+		return Phone{}, err
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return Phone{}, ErrPhoneValid
+	}
+	return Phone{
+		E164:   phonenumbers.Format(num, phonenumbers.E164),
+		Region: phonenumbers.GetRegionCodeForNumber(num),
+		Type:   phonenumbers.GetNumberType(num),
+	}, nil
+}
+
+func TestFastPhoneAgreesWithLibrary(t *testing.T) {
+	regions := []string{"FR", "GP", "MQ", "GF", "RE", "YT", "BE", "CH", "DE", "NL", "GB", "IT", "US", ""}
+	inputs := []string{"0612345678", "0142685300", "0781234567", "0899123456", "0800123456", "0970123456",
+		"0690123456", "0262123456", "0470123456", "0791234567", "030123456", "02012345678", "07912345678",
+		"+33612345678", "0033612345678", "+590690123456", "+262692123456", "+32470123456", "+41791234567",
+		"+4930123456", "+447912345678", "+390612345678", "+12025550123", "+33061234567", "0612"}
+	for _, in := range inputs {
+		for _, r := range regions {
+			region := r
+			if region == "" {
+				region = DefaultRegion
+			}
+			fast, ok := fastPhone(in, region)
+			if !ok {
+				continue
+			}
+			slow, err := slowPhone(in, region)
+			if err != nil || slow != fast {
+				t.Errorf("fastPhone(%q, %q) = %+v, library says %+v %v", in, region, fast, slow, err)
+			}
+		}
+	}
+}
+
+// FuzzFastPhone is a differential test: whenever the hand-written fast
+// path answers, phonenumbers.Parse must give the same number, region and
+// type.
+func FuzzFastPhone(f *testing.F) {
+	for _, s := range []string{"0612345678", "+33612345678", "0033612345678", "0690123456", "+32470123456", "0470123456", "030123456"} {
+		f.Add(s, uint8(0))
+	}
+	regions := []string{"FR", "GP", "MQ", "GF", "RE", "YT", "BE", "CH", "DE", "NL", "GB", "IT"}
+	f.Fuzz(func(t *testing.T, s string, ri uint8) {
+		c, ok := compactPhone(s)
+		if !ok {
+			return
+		}
+		region := regions[int(ri)%len(regions)]
+		fast, ok := fastPhone(c, region)
+		if !ok {
+			return
+		}
+		slow, err := slowPhone(s, region)
+		if err != nil || slow != fast {
+			t.Fatalf("fastPhone(%q, %q) = %+v, library says %+v %v", s, region, fast, slow, err)
+		}
+	})
+}
