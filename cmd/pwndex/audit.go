@@ -2,11 +2,192 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pwndex/pwndex/index"
+	"github.com/pwndex/pwndex/quality"
+	"github.com/pwndex/pwndex/quality/audit"
 )
 
-func cmdAudit(_ context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "pwndex audit: not implemented yet")
-	return 3
+// cmdAudit implements `pwndex audit`: the breach exposure of a CRM base,
+// against a local index or a remote pwndex through the range API.
+func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		indexDir    = fs.String("index", "", "audit against the local index in `DIR`")
+		remote      = fs.String("remote", "", "audit against the pwndex (or HIBP-compatible) range API at `URL`")
+		apiKey      = fs.String("api-key", "", "API key for --remote (default $PWNDEX_API_KEY)")
+		out         = fs.String("out", "", "output `DIR` (default FILE.audit)")
+		emailCol    = fs.String("email-col", "", "e-mail column: header `NAME` or #N (default: recognised from the header)")
+		phoneCol    = fs.String("phone-col", "", "phone column: header `NAME` or #N (default: recognised from the header)")
+		region      = fs.String("region", "", "`REGION` national phone numbers are read in (default: country column, else FR)")
+		concurrency = fs.Int("concurrency", 0, "lookups in flight (default: CPUs locally, 16 remotely)")
+		resume      = fs.Bool("resume", true, "resume an interrupted audit of the same file")
+		noResume    = fs.Bool("no-resume", false, "start afresh, discarding an interrupted audit")
+		encoding    = fs.String("encoding", "", "force the input encoding (utf-8, utf-16le, utf-16be, windows-1252)")
+		quiet       = fs.Bool("quiet", false, "no progress bar")
+		ckEvery     = fs.Int("checkpoint-every", 0, "rows between checkpoints (default 200000)")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: pwndex audit (--index DIR | --remote URL --api-key K) [flags] FILE")
+		fmt.Fprintln(stderr, "\nReports how exposed the customers of FILE (CSV) are: exposed.csv, report.json,")
+		fmt.Fprintln(stderr, "report.html and bad_rows.csv in --out. Remote mode sends only 6-hex hash prefixes.")
+		fmt.Fprintln(stderr, "Exit codes: 0 done, 2 usage or unusable input, 3 internal or remote error.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(stderr, "pwndex audit: want exactly one FILE")
+		fs.Usage()
+		return 2
+	}
+	if (*indexDir == "") == (*remote == "") {
+		fmt.Fprintln(stderr, "pwndex audit: give either --index DIR or --remote URL")
+		return 2
+	}
+	file := files[0]
+	if *out == "" {
+		*out = strings.TrimSuffix(file, filepath.Ext(file)) + ".audit"
+	}
+	cfg := audit.Config{
+		Path: file, Name: file, OutDir: *out,
+		EmailColumn: *emailCol, PhoneColumn: *phoneCol, Region: *region,
+		Concurrency: *concurrency, Resume: *resume && !*noResume, CheckpointEvery: *ckEvery,
+		Table: quality.TableOptions{Encoding: *encoding},
+	}
+	if *indexDir != "" {
+		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true})
+		if err != nil {
+			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+			return 2
+		}
+		defer ix.Close()
+		cfg.Lookup = audit.NewLocal(ix)
+	} else {
+		key := *apiKey
+		if key == "" {
+			key = os.Getenv("PWNDEX_API_KEY")
+		}
+		r, err := audit.NewRemote(audit.RemoteOptions{BaseURL: *remote, APIKey: key, Concurrency: *concurrency})
+		if err != nil {
+			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+			return 2
+		}
+		defer r.Close()
+		cfg.Lookup = r
+	}
+	var bar *progressBar
+	if !*quiet && isTerminal(stderr) {
+		bar = &progressBar{w: stderr}
+		cfg.Progress = bar.update
+	}
+	rep, err := audit.Run(ctx, cfg)
+	bar.finish()
+	if err != nil {
+		var ie *quality.InputError
+		switch {
+		case errors.As(err, &ie):
+			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+			return 2
+		case ctx.Err() != nil:
+			fmt.Fprintln(stderr, "pwndex audit: interrupted; run the same command again to resume")
+			return 3
+		}
+		fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+		return 3
+	}
+	printSummary(stdout, file, &rep)
+	return 0
+}
+
+// parseInterspersed parses flags placed before and after positional
+// arguments (`pwndex audit crm.csv --index ./data`).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func printSummary(w io.Writer, file string, r *audit.Report) {
+	resumed := ""
+	if r.Resumed {
+		resumed = ", resumed"
+	}
+	fmt.Fprintf(w, "pwndex audit: %s against %s (%s%s)\n", file, r.Source, r.Duration.Round(time.Millisecond), resumed)
+	fmt.Fprintf(w, "  records     %d read, %d with a usable e-mail or phone (%d malformed, %d without identifier)\n",
+		r.Rows, r.Checked, r.MalformedRows, r.NoIdentifier)
+	fmt.Fprintf(w, "  exposed     %d customers (%.2f%%), %d with passwords in a breach\n",
+		r.ExposedCustomers, 100*r.ExposureRate, r.PasswordsExposed)
+	if len(r.Breaches) > 0 {
+		var top []string
+		for _, b := range r.Breaches[:min(3, len(r.Breaches))] {
+			top = append(top, fmt.Sprintf("%s %d", b.Name, b.Customers))
+		}
+		fmt.Fprintf(w, "  breaches    %d (%s)\n", len(r.Breaches), strings.Join(top, ", "))
+	}
+	fmt.Fprintf(w, "  bad rows    %d entries\n", r.BadRows)
+	fmt.Fprintf(w, "  wrote       %s\n", strings.Join(r.Files, ", "))
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws audit progress on a terminal, at most 10 times a
+// second.
+type progressBar struct {
+	w     io.Writer
+	last  time.Time
+	drawn bool
+}
+
+func (b *progressBar) update(p audit.Progress) {
+	now := time.Now()
+	if now.Sub(b.last) < 100*time.Millisecond && (p.Total == 0 || p.Done < p.Total) {
+		return
+	}
+	b.last = now
+	const width = 30
+	frac := 0.0
+	if p.Total > 0 {
+		frac = min(1, float64(p.Done)/float64(p.Total))
+	}
+	n := int(frac * width)
+	fmt.Fprintf(b.w, "\r%-14s [%s%s] %3.0f%%  %d rows  %s\x1b[K", p.Stage, strings.Repeat("=", n), strings.Repeat(" ", width-n),
+		100*frac, p.Rows, p.Elapsed.Round(time.Second))
+	b.drawn = true
+}
+
+func (b *progressBar) finish() {
+	if b != nil && b.drawn {
+		fmt.Fprintln(b.w)
+	}
 }

@@ -2,11 +2,71 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+
+	"github.com/pwndex/pwndex/index"
 )
 
-func cmdCheck(_ context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "pwndex check: not implemented yet")
-	return 3
+// cmdCheck validates an index: counts, filters against records, range
+// files against records. Exit 0 when consistent, 1 when not, 2 when the
+// index cannot be opened.
+func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("index", "./data", "index directory")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex check: %v\n", err)
+		return 2
+	}
+	defer ix.Close()
+	rep, err := ix.Check(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex check: %v\n", err)
+		return 3
+	}
+	m := ix.Meta()
+	if *asJSON {
+		out := struct {
+			Meta     index.Meta                 `json:"meta"`
+			Kinds    map[string]index.KindCheck `json:"kinds"`
+			Problems []string                   `json:"problems"`
+		}{Meta: m, Kinds: map[string]index.KindCheck{}, Problems: rep.Problems}
+		for k, kc := range rep.Kinds {
+			out.Kinds[k.String()] = kc
+		}
+		e := json.NewEncoder(stdout)
+		e.SetIndent("", "  ")
+		e.Encode(out)
+	} else {
+		fmt.Fprintf(stdout, "index %s: format %d, version %d, built %s, %d breaches\n",
+			*dir, m.FormatVersion, m.Version, m.BuiltAt.Format("2006-01-02 15:04:05Z07:00"), m.Breaches)
+		for _, k := range index.Kinds {
+			kc, ok := rep.Kinds[k]
+			if !ok {
+				continue
+			}
+			theo := index.TheoreticalBits(kc.FilterKeys, kc.FilterFPR)
+			fmt.Fprintf(stdout, "  %-5s %12d records  range files %12d  filter %.1f bits/key (%.1f%% of theoretical at %g), %d misses\n",
+				k, kc.Records, kc.RangeRecords, float64(kc.FilterBits)/float64(max(kc.FilterKeys, 1)),
+				100*float64(kc.FilterBits)/max(theo, 1), kc.FilterFPR, kc.FilterMisses)
+		}
+		for _, p := range rep.Problems {
+			fmt.Fprintf(stdout, "PROBLEM: %s\n", p)
+		}
+		if rep.OK() {
+			fmt.Fprintln(stdout, "ok")
+		}
+	}
+	if !rep.OK() {
+		return 1
+	}
+	return 0
 }

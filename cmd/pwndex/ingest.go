@@ -2,11 +2,136 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/pwndex/pwndex/index"
+	"github.com/pwndex/pwndex/ingest"
 )
 
-func cmdIngest(_ context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "pwndex ingest: not implemented yet")
-	return 3
+const ingestUsage = `usage: pwndex ingest [flags] FILE|DIR ...
+
+Index breach data as hashes: Pwned Passwords downloads (one HASH:COUNT file
+or the downloader's directory of XXXXX.txt prefix files, SHA-1 or NTLM),
+breach dumps (CSV/TSV with a header, email:password combo lists) and lists
+of pre-hashed identifiers, the last three with a --manifest describing the
+breach. Running the same command again is a no-op; after an interruption it
+completes the ingest.
+
+Exit codes: 0 ok (or already ingested), 2 bad input or usage (the index is
+unchanged), 3 internal error.
+
+flags:
+`
+
+// cmdIngest implements "pwndex ingest".
+func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, ingestUsage)
+		fs.PrintDefaults()
+	}
+	var (
+		dir      = fs.String("index", "./data", "index `directory`")
+		format   = fs.String("format", "auto", "input format: auto, hibp, hibp-dir, dump, combo or hashes")
+		kind     = fs.String("kind", "", "kind: sha1 or ntlm for Pwned Passwords (default: from the hash length); email (default) or phone for hash lists")
+		manifest = fs.String("manifest", "", "breach manifest `file` (JSON, Have I Been Pwned Breach fields), required for dumps, combo and hash lists")
+		region   = fs.String("region", "FR", "phone region for national numbers without a country column")
+		fpr      = fs.Float64("fpr", index.DefaultFalsePositiveRate, "false-positive rate of the membership filters")
+		noComp   = fs.Bool("no-compress", false, "do not precompute gzip and brotli password ranges")
+		appendTo = fs.Bool("append", false, "add to a breach already in the index (parts of one breach)")
+		quiet    = fs.Bool("quiet", false, "no progress bar")
+		asJSON   = fs.Bool("json", false, "print the summary as JSON")
+		tmpDir   = fs.String("tmp", "", "`directory` for sort runs (default: inside the index)")
+		memMiB   = fs.Int("mem", 256, "sort buffer budget in `MiB`")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg := ingest.Config{
+		Inputs:       fs.Args(),
+		Manifest:     *manifest,
+		Region:       *region,
+		Compress:     !*noComp,
+		Append:       *appendTo,
+		TempDir:      *tmpDir,
+		MemoryBudget: *memMiB << 20,
+	}
+	if len(cfg.Inputs) == 0 {
+		fmt.Fprintln(stderr, "pwndex ingest: no input given")
+		fs.Usage()
+		return 2
+	}
+	var err error
+	if cfg.Format, err = ingest.ParseFormat(*format); err != nil {
+		fmt.Fprintf(stderr, "pwndex ingest: --format: %v\n", err)
+		return 2
+	}
+	if *kind != "" {
+		if cfg.Kind, err = index.ParseKind(*kind); err != nil {
+			fmt.Fprintf(stderr, "pwndex ingest: --kind: %v\n", err)
+			return 2
+		}
+	}
+	if !(*fpr > 0 && *fpr < 1) {
+		fmt.Fprintln(stderr, "pwndex ingest: --fpr must be between 0 and 1")
+		return 2
+	}
+	if *memMiB < 16 {
+		fmt.Fprintln(stderr, "pwndex ingest: --mem must be at least 16")
+		return 2
+	}
+
+	ix, err := index.Open(index.Options{Dir: *dir, FalsePositiveRate: *fpr})
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex ingest: open index: %v\n", err)
+		return 3
+	}
+	defer ix.Close()
+
+	var progress io.Writer
+	if !*quiet && ingestIsTerminal(stderr) {
+		progress = stderr
+	}
+	sum, err := ingest.Run(ctx, ix, cfg, progress)
+	if len(sum.Jobs) > 0 {
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(sum)
+		} else {
+			sum.WriteText(stdout)
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "pwndex ingest: interrupted; the unfinished job left the index unchanged: run the same command again to complete it")
+		return 3
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex ingest: %v\n", err)
+		switch {
+		case errors.Is(err, ingest.ErrBadInput), errors.Is(err, ingest.ErrUsage), errors.Is(err, ingest.ErrBreachExists):
+			return 2
+		}
+		return 3
+	}
+	return 0
+}
+
+// ingestIsTerminal reports whether w is a character device (a terminal).
+func ingestIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -2,11 +2,157 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pwndex/pwndex/index"
 )
 
-func cmdKeys(_ context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "pwndex keys: not implemented yet")
-	return 3
+const keysUsage = `usage: pwndex keys add    [--index DIR] [--scopes range,sensitive,audit] [--rate N] NAME
+       pwndex keys list   [--index DIR] [--json]
+       pwndex keys delete [--index DIR] NAME
+
+Manage the API keys of an index (hibp-api-key header). 'add' prints the new
+secret once on stdout; only its SHA-256 is stored. Scopes: range (e-mail and
+phone ranges), sensitive (sensitive breaches in answers), audit (POST
+/v1/audit with full hashes); upload routes may define their own.
+The index must not be held by a running serve or ingest.
+
+Exit codes: 0 ok, 2 usage or unknown key, 3 internal error.
+`
+
+var scopeRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// cmdKeys implements "pwndex keys".
+func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, keysUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, keysUsage+"\nflags:\n")
+		fs.PrintDefaults()
+	}
+	dir := fs.String("index", "./data", "index `directory`")
+	var scopes *string
+	var rate *int
+	var asJSON *bool
+	switch sub {
+	case "add":
+		scopes = fs.String("scopes", "range", "comma-separated `scopes`")
+		rate = fs.Int("rate", 0, "requests per minute (0: the server default)")
+	case "list":
+		asJSON = fs.Bool("json", false, "print JSON")
+	case "delete", "rm":
+	default:
+		fmt.Fprintf(stderr, "pwndex keys: unknown subcommand %q\n", sub)
+		fmt.Fprint(stderr, keysUsage)
+		return 2
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	want := 1
+	if sub == "list" {
+		want = 0
+	}
+	if fs.NArg() != want {
+		fmt.Fprintf(stderr, "pwndex keys %s: want %d argument(s), got %d\n", sub, want, fs.NArg())
+		fs.Usage()
+		return 2
+	}
+	var key index.APIKey
+	if sub == "add" {
+		key = index.APIKey{Name: strings.TrimSpace(fs.Arg(0)), RatePerMinute: *rate}
+		if key.Name == "" {
+			fmt.Fprintln(stderr, "pwndex keys add: empty key name")
+			return 2
+		}
+		if *rate < 0 {
+			fmt.Fprintln(stderr, "pwndex keys add: --rate must not be negative")
+			return 2
+		}
+		for _, s := range strings.Split(*scopes, ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			if !scopeRE.MatchString(s) {
+				fmt.Fprintf(stderr, "pwndex keys add: invalid scope %q (lower-case letters, digits, - and _)\n", s)
+				return 2
+			}
+			key.Scopes = append(key.Scopes, s)
+		}
+	}
+
+	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: sub == "list"})
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex keys: %v (is a serve or ingest holding the index?)\n", err)
+		return 2
+	}
+	defer ix.Close()
+	switch sub {
+	case "add":
+		secret, err := ix.CreateAPIKey(key)
+		if err != nil {
+			fmt.Fprintf(stderr, "pwndex keys add: %v\n", err)
+			if strings.Contains(err.Error(), "exists") {
+				return 2
+			}
+			return 3
+		}
+		fmt.Fprintln(stdout, secret)
+		fmt.Fprintf(stderr, "created key %q with scopes [%s]; the secret above is shown only once\n",
+			key.Name, strings.Join(key.Scopes, ","))
+	case "list":
+		keys := ix.APIKeys()
+		if *asJSON {
+			if keys == nil {
+				keys = []index.APIKey{}
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(keys); err != nil {
+				fmt.Fprintf(stderr, "pwndex keys list: %v\n", err)
+				return 3
+			}
+			return 0
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSCOPES\tRATE/MIN\tCREATED")
+		for _, k := range keys {
+			r := "default"
+			if k.RatePerMinute > 0 {
+				r = fmt.Sprint(k.RatePerMinute)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.Name, strings.Join(k.Scopes, ","), r, k.Created.Format(time.RFC3339))
+		}
+		tw.Flush()
+	case "delete", "rm":
+		if err := ix.DeleteAPIKey(fs.Arg(0)); err != nil {
+			fmt.Fprintf(stderr, "pwndex keys delete: %v\n", err)
+			if strings.Contains(err.Error(), "no API key") {
+				return 2
+			}
+			return 3
+		}
+		fmt.Fprintf(stderr, "deleted key %q\n", fs.Arg(0))
+	}
+	return 0
 }

@@ -2,11 +2,173 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/pwndex/pwndex/api"
+	"github.com/pwndex/pwndex/index"
+	"github.com/pwndex/pwndex/quality"
 )
 
-func cmdServe(_ context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "pwndex serve: not implemented yet")
-	return 3
+const serveUsage = `usage: pwndex serve [flags]
+
+Serve the index: the k-anonymity password range API (byte-compatible with
+api.pwnedpasswords.com), e-mail and phone ranges and the breach catalog
+(HIBP v3 paths, API keys managed with 'pwndex keys'), POST /v1/audit (full
+hashes, key scope audit), POST /v1/vet (vet a contact file in memory, key
+scope vet by default), /healthz, /readyz, /metrics and the check page at /. Stops gracefully on SIGINT or SIGTERM.
+Logs carry no client address, URI, hash prefix or key.
+
+Exit codes: 0 stopped by a signal, 2 usage or unusable index, 3 internal error.
+
+flags:
+`
+
+// uploadRoutes holds extra POST routes that other subcommand files register
+// from their init functions (e.g. vet.go: registerUpload("/v1/vet", ...)),
+// so that serve wires them into the server without api importing them.
+var uploadRoutes = map[string]api.Upload{}
+
+// registerUpload adds a POST route to every server started by serve.
+// Call it only from init functions.
+//
+//lint:ignore U1000 the hook for subcommand files that add upload routes.
+func registerUpload(path string, u api.Upload) { uploadRoutes[path] = u }
+
+// cmdServe implements "pwndex serve".
+func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	var (
+		dir       = fs.String("index", "./data", "index `directory`")
+		addr      = fs.String("addr", api.DefaultAddr, "listen `address`")
+		padRows   = fs.Int("pad-rows", 0, "pad every password range to exactly `N` rows and a fixed size (0: HIBP-style padding on Add-Padding only)")
+		decoys    = fs.Bool("account-decoys", false, "add decoy rows to every e-mail and phone range, not only on Add-Padding")
+		rate      = fs.Int("rate", api.DefaultRatePerMinute, "default requests per minute for API keys without their own rate")
+		inflight  = fs.Int("max-inflight", api.DefaultMaxInFlight, "requests handled at once before answering 503")
+		conns     = fs.Int("max-conns", api.DefaultMaxConns, "concurrent connections before answering 503")
+		readTO    = fs.Duration("read-timeout", api.DefaultReadTimeout, "read timeout")
+		writeTO   = fs.Duration("write-timeout", api.DefaultWriteTimeout, "write timeout")
+		idleTO    = fs.Duration("idle-timeout", api.DefaultIdleTimeout, "keep-alive idle timeout")
+		maxHeader = fs.Int("max-header-bytes", api.DefaultMaxHeaderBytes, "limit of the request line and headers (431 beyond)")
+		auditMax  = fs.Int("max-audit-bytes", api.DefaultMaxAuditBytes, "body limit of POST /v1/audit (413 beyond)")
+		noVet     = fs.Bool("no-vet", false, "do not offer POST /v1/vet")
+		vetMax    = fs.Int("vet-max-bytes", 32<<20, "body limit of POST /v1/vet (413 beyond)")
+		vetScope  = fs.String("vet-scope", "vet", "API key scope required by POST /v1/vet (empty: no key needed)")
+		accessLog = fs.Bool("access-log", false, "log route, status and duration of every request (never addresses or URIs)")
+		logJSON   = fs.Bool("log-json", false, "log as JSON instead of text")
+		verbose   = fs.Bool("v", false, "log debug messages")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pwndex serve: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		fs.Usage()
+		return 2
+	}
+	if *padRows < 0 {
+		fmt.Fprintln(stderr, "pwndex serve: --pad-rows must not be negative")
+		return 2
+	}
+	lvl := slog.LevelInfo
+	if *verbose {
+		lvl = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})
+	if *logJSON {
+		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl})
+	}
+	log := slog.New(h)
+
+	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
+		return 2
+	}
+	defer ix.Close()
+	uploads := make(map[string]api.Upload, len(uploadRoutes)+1)
+	for p, u := range uploadRoutes {
+		uploads[p] = u
+	}
+	if !*noVet {
+		uploads["/v1/vet"] = vetUpload(ix, *vetMax, *vetScope)
+	}
+	srv, err := api.New(ix, api.Options{
+		Addr:                 *addr,
+		Logger:               log,
+		AccessLog:            *accessLog,
+		PadRows:              *padRows,
+		AccountDecoys:        *decoys,
+		DefaultRatePerMinute: *rate,
+		ReadTimeout:          *readTO,
+		WriteTimeout:         *writeTO,
+		IdleTimeout:          *idleTO,
+		MaxHeaderBytes:       *maxHeader,
+		MaxInFlight:          *inflight,
+		MaxConns:             *conns,
+		MaxAuditBytes:        *auditMax,
+		Uploads:              uploads,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
+		return 3
+	}
+	m := ix.Meta()
+	log.Info("serving", "addr", *addr, "index_version", m.Version, "breaches", m.Breaches,
+		"sha1", m.Counts[index.KindSHA1], "ntlm", m.Counts[index.KindNTLM],
+		"email", m.Counts[index.KindEmail], "phone", m.Counts[index.KindPhone])
+	if err := srv.ListenAndServe(ctx, *addr); err != nil {
+		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
+		return 3
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// vetUpload is POST /v1/vet: the body is a contact file (CSV, any of vet's
+// encodings and separators), vetted in memory against the served index;
+// the answer is vet's report.json. Query: purpose=email|sms|postal,
+// skip_consent=true, name=FILE (used in error messages). The file is never
+// written to disk or logged.
+func vetUpload(ix *index.Index, maxBytes int, scope string) api.Upload {
+	return api.Upload{MaxBytes: maxBytes, Scope: scope, Handler: func(ctx context.Context, body []byte, q map[string]string) (int, string, []byte) {
+		opts := quality.VetOptions{Index: ix, SkipConsent: q["skip_consent"] == "true"}
+		var err error
+		if opts.Purpose, err = quality.ParsePurpose(q["purpose"]); err != nil {
+			return 400, "application/json", jsonMessage(err)
+		}
+		name := "upload"
+		if n := q["name"]; n != "" {
+			name = filepath.Base(n)
+		}
+		out, err := quality.VetBytes(ctx, body, name, opts)
+		if err != nil {
+			var ie *quality.InputError
+			if errors.As(err, &ie) || errors.Is(err, quality.ErrNoColumns) {
+				return 400, "application/json", jsonMessage(err)
+			}
+			return 500, "application/json", jsonMessage(errors.New("internal error while vetting"))
+		}
+		return 200, "application/json", out
+	}}
+}
+
+// jsonMessage renders {"message": err}.
+func jsonMessage(err error) []byte {
+	b, _ := json.Marshal(map[string]string{"message": err.Error()})
+	return b
 }

@@ -1,0 +1,75 @@
+# pwndex — make run | make test | make bench | make fuzz
+# Everything builds from Go modules; sample data is generated locally by a
+# seeded generator (`pwndex bench gen`), never downloaded.
+
+GO           ?= go
+BIN          := bin/pwndex
+DATA         := data
+ADDR         ?= 127.0.0.1:8080
+SEED         ?= 1
+SAMPLE_HASHES ?= 200000
+SAMPLE_PEOPLE ?= 20000
+TEST_TIMEOUT ?= 12m
+FUZZTIME     ?= 10s
+BENCH_FLAGS  ?=
+
+# The index is complete once this marker exists (written after the last ingest).
+SAMPLE_MARK  := $(DATA)/.pwndex-sample-complete
+
+.PHONY: all build run sample test vet staticcheck bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pwndex
+
+# sample: generate synthetic Pwned Passwords files (SHA-1, NTLM) and a breach
+# dump with its manifest into a temporary directory, ingest them into ./data
+# and delete the plaintext inputs. Skipped when ./data is already complete;
+# an interrupted run is completed by the next one (ingest is idempotent).
+sample: build
+	@if [ -f $(SAMPLE_MARK) ]; then \
+		echo "pwndex: reusing the index in ./$(DATA)"; \
+	else \
+		set -e; src=$$(mktemp -d); trap 'rm -rf "$$src"' EXIT; \
+		echo "pwndex: generating sample data (seed $(SEED)) and indexing it into ./$(DATA)"; \
+		$(BIN) bench gen --kind hibp --hash sha1 --n $(SAMPLE_HASHES) --seed $(SEED) --out "$$src/pwned-passwords-sha1.txt"; \
+		$(BIN) bench gen --kind hibp --hash ntlm --n $(SAMPLE_HASHES) --seed $(SEED) --out "$$src/pwned-passwords-ntlm.txt"; \
+		$(BIN) bench gen --kind dump --name SyntheticBreach --n $(SAMPLE_PEOPLE) --seed $(SEED) --out "$$src/dump"; \
+		$(BIN) ingest --index ./$(DATA) --quiet "$$src/pwned-passwords-sha1.txt"; \
+		$(BIN) ingest --index ./$(DATA) --quiet "$$src/pwned-passwords-ntlm.txt"; \
+		$(BIN) ingest --index ./$(DATA) --quiet --manifest "$$src/dump/manifest.json" \
+			"$$src/dump/SyntheticBreach.csv" "$$src/dump/SyntheticBreach-combo.txt"; \
+		touch $(SAMPLE_MARK); \
+	fi
+
+run: sample
+	@echo "pwndex: serving ./$(DATA) on http://$(ADDR)/  (Ctrl-C to stop)"
+	$(BIN) serve --index ./$(DATA) --addr $(ADDR)
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+test: vet staticcheck
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# bench: full sizes (10M hashes, 4096 dense buckets, 5 s load runs, 3
+# repetitions); prints one table of medians against the targets. The raw
+# samples go to bin/bench.txt for `go tool benchstat bin/bench.txt`.
+bench: build
+	$(BIN) bench --raw bin/bench.txt $(BENCH_FLAGS)
+
+# fuzz: every Fuzz target of every package, FUZZTIME each.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

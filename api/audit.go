@@ -1,0 +1,134 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pwndex/pwndex/index"
+)
+
+// AuditResult is one found hash in a /v1/audit response.
+type AuditResult struct {
+	Hash     string   `json:"hash"`               // upper-case hex, as sent
+	Count    uint64   `json:"count,omitempty"`    // password kinds: times seen
+	Breaches []string `json:"breaches,omitempty"` // identifier kinds: breach Names
+}
+
+// AuditResponse is the body of a /v1/audit response.
+type AuditResponse struct {
+	Kind    string        `json:"kind"`
+	Checked int           `json:"checked"`
+	Found   []AuditResult `json:"found"`
+}
+
+// serveAudit answers POST /v1/audit?kind=email|phone|sha1|ntlm, a trusted
+// batch endpoint for audits inside a company network: the body holds full
+// hashes in hex, one per line (blank lines ignored). Each hash is tested
+// against the kind's filter first; only possible members touch Badger.
+// The key needs the audit scope; sensitive breaches need the sensitive
+// scope too.
+func (s *Server) serveAudit(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsPost() {
+		methodNotAllowed(ctx, []byte("POST"))
+		return
+	}
+	key, ok := s.authorize(ctx, ScopeAudit)
+	if !ok {
+		return
+	}
+	kind, err := index.ParseKind(string(ctx.QueryArgs().Peek("kind")))
+	if err != nil {
+		jsonError(ctx, fasthttp.StatusBadRequest, "kind: "+err.Error())
+		return
+	}
+	body := ctx.Request.Body()
+	if len(body) > s.opts.MaxAuditBytes {
+		jsonError(ctx, fasthttp.StatusRequestEntityTooLarge,
+			fmt.Sprintf("body of %d bytes exceeds the limit of %d", len(body), s.opts.MaxAuditBytes))
+		return
+	}
+	hashes, status, err := parseAuditBody(body, kind, s.opts.MaxAuditHashes)
+	if err != nil {
+		jsonError(ctx, status, err.Error())
+		return
+	}
+	sn := s.cache.Load()
+	sensitive := key.HasScope(ScopeSensitive)
+	resp := AuditResponse{Kind: kind.String(), Checked: len(hashes), Found: []AuditResult{}}
+	for i := range hashes {
+		h := &hashes[i]
+		if !s.ix.MayContain(kind, h) {
+			continue
+		}
+		e, found, err := s.ix.Lookup(kind, h)
+		if err != nil {
+			s.opts.Logger.Error("api: audit lookup failed", "kind", kind.String(), "err", err)
+			jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
+			return
+		}
+		if !found {
+			continue
+		}
+		r := AuditResult{Hash: h.Hex(kind)}
+		if kind.IsPassword() {
+			if e.Count == 0 {
+				continue
+			}
+			r.Count = e.Count
+		} else {
+			for _, id := range e.Breaches {
+				if _, known := sn.names[id]; !known || (sn.sensitive[id] && !sensitive) {
+					continue
+				}
+				b, _ := s.ix.BreachByID(id)
+				r.Breaches = append(r.Breaches, b.Name)
+			}
+			if len(r.Breaches) == 0 {
+				continue
+			}
+		}
+		resp.Found = append(resp.Found, r)
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
+		return
+	}
+	ctx.Response.Header.SetContentTypeBytes(vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.SetBodyRaw(out)
+}
+
+// parseAuditBody parses one hex hash of kind k per line (LF or CRLF). It
+// returns the HTTP status to answer with on error; errors name the line.
+func parseAuditBody(body []byte, k index.Kind, maxHashes int) ([]index.Hash, int, error) {
+	hashes := make([]index.Hash, 0, min(len(body)/(k.HexLen()+1)+1, maxHashes))
+	line := 0
+	for len(body) > 0 {
+		line++
+		var l []byte
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			l, body = body[:i], body[i+1:]
+		} else {
+			l, body = body, nil
+		}
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		h, err := index.ParseHash(k, l)
+		if err != nil {
+			return nil, fasthttp.StatusBadRequest, fmt.Errorf("line %d: %w", line, err)
+		}
+		if len(hashes) == maxHashes {
+			return nil, fasthttp.StatusRequestEntityTooLarge,
+				fmt.Errorf("line %d: more than %s hashes in one request", line, strconv.Itoa(maxHashes))
+		}
+		hashes = append(hashes, h)
+	}
+	return hashes, fasthttp.StatusOK, nil
+}

@@ -1,0 +1,103 @@
+package api
+
+import (
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pwndex/pwndex/index"
+)
+
+// Scopes understood by the server.
+const (
+	ScopeRange     = "range"     // e-mail and phone ranges
+	ScopeSensitive = "sensitive" // sensitive breaches appear in answers
+	ScopeAudit     = "audit"     // POST /v1/audit with full hashes
+)
+
+const hAPIKey = "hibp-api-key"
+
+// authorize checks the hibp-api-key header for scope and the key's rate
+// limit. On failure it writes the HIBP-style JSON error and returns false.
+func (s *Server) authorize(ctx *fasthttp.RequestCtx, scope string) (index.APIKey, bool) {
+	secret := ctx.Request.Header.Peek(hAPIKey)
+	if len(secret) == 0 {
+		jsonError(ctx, fasthttp.StatusUnauthorized, "Access denied due to missing hibp-api-key.")
+		return index.APIKey{}, false
+	}
+	key, ok := s.ix.AuthAPIKey(string(secret))
+	if !ok {
+		jsonError(ctx, fasthttp.StatusUnauthorized, "Access denied due to invalid hibp-api-key.")
+		return index.APIKey{}, false
+	}
+	if scope != "" && !key.HasScope(scope) {
+		jsonError(ctx, fasthttp.StatusForbidden, "Access denied: the hibp-api-key lacks the "+scope+" scope.")
+		return index.APIKey{}, false
+	}
+	rate := key.RatePerMinute
+	if rate <= 0 {
+		rate = s.opts.DefaultRatePerMinute
+	}
+	if wait, ok := s.limiter.allow(key.Name, rate, time.Now()); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		if secs < 1 {
+			secs = 1
+		}
+		ctx.Response.Header.SetCanonical(hRetryAfter, []byte(strconv.Itoa(secs)))
+		jsonError(ctx, fasthttp.StatusTooManyRequests, "Rate limit is exceeded. Try again in "+strconv.Itoa(secs)+" seconds.")
+		return index.APIKey{}, false
+	}
+	return key, true
+}
+
+// jsonError writes {"statusCode":N,"message":"..."} as HIBP does.
+func jsonError(ctx *fasthttp.RequestCtx, status int, msg string) {
+	ctx.Response.SetStatusCode(status)
+	ctx.Response.Header.SetContentTypeBytes(vJSON)
+	ctx.Response.Header.SetCanonical(hXCTO, vNoSniff)
+	b := append([]byte(`{"statusCode":`), strconv.Itoa(status)...)
+	b = append(b, `,"message":`...)
+	b = strconv.AppendQuote(b, msg)
+	b = append(b, '}')
+	ctx.Response.SetBodyRaw(b)
+}
+
+// rateLimiter is a token bucket per API key name: a key may burst up to
+// its per-minute rate, refilled continuously.
+type rateLimiter struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter() *rateLimiter { return &rateLimiter{buckets: make(map[string]*bucket)} }
+
+// allow takes one token from name's bucket. When none is left it returns
+// how long until one is.
+func (l *rateLimiter) allow(name string, perMinute int, now time.Time) (time.Duration, bool) {
+	capacity := float64(perMinute)
+	perSec := capacity / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[name]
+	if b == nil {
+		b = &bucket{tokens: capacity, last: now}
+		l.buckets[name] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(capacity, b.tokens+el*perSec)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) / perSec * float64(time.Second)), false
+}

@@ -1,0 +1,28 @@
+// Package api serves a pwndex index over HTTP with fasthttp.
+//
+// Routes:
+//
+//	GET  /range/{5 hex}                         password range, byte-compatible with api.pwnedpasswords.com
+//	GET  /api/v3/breachedaccount/range/{6 hex}  e-mail range (hibp-api-key with scope "range")
+//	GET  /api/v3/phone/range/{6 hex}            phone range (hibp-api-key with scope "range")
+//	GET  /api/v3/breaches[?domain=]             breach catalog, HIBP field names
+//	GET  /api/v3/breach/{name}                  one breach
+//	POST /v1/audit?kind=email|phone|sha1|ntlm   full hashes, one per line (scope "audit")
+//	POST (Options.Uploads)                      upload hooks injected by the caller
+//	GET  /healthz /readyz /metrics              operations (Prometheus text format)
+//	GET  /                                      the check page (hashing in the browser)
+//
+// Password range bodies are precomputed by the index (identity, gzip and
+// brotli); the range handler picks one by Accept-Encoding and hands the
+// index's read-only slice to fasthttp without copying or allocating. Padded
+// responses (Add-Padding: true) copy the body once and append 10-209 random
+// rows with count 0; to a client accepting gzip they are served as the
+// precomputed gzip member of the real rows followed by a stored (not
+// compressed) gzip member of the padding, so nothing is compressed per
+// request. Options.PadRows pads every response to one fixed row count and
+// size instead (identity only).
+//
+// Privacy: the server never logs client addresses, request URIs, hash
+// prefixes or API keys. fasthttp's own logger is replaced by a redacting
+// one that keeps only the message and a coarse error class.
+package api

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pwndex/pwndex/bench"
+	"github.com/pwndex/pwndex/index"
+	"github.com/pwndex/pwndex/ingest"
+	"github.com/pwndex/pwndex/quality/audit"
+)
+
+// Row names of the audit benchmark.
+const (
+	rowAuditLocal  = "audit CRM, local index"
+	rowAuditRemote = "audit CRM, remote range API"
+)
+
+// benchSeedPeople seeds the synthetic population of the dump and the CRM.
+const benchSeedPeople = 5
+
+// benchAuditData is a breach index (a generated dump ingested with the ingest
+// package), an API key for its range API, and a CRM file overlapping it.
+type benchAuditData struct {
+	benchFixture
+	crm     string
+	exposed int    // CRM rows drawn from the dump population
+	key     string // API key with the range scope
+}
+
+// auditData builds (once) the audit benchmark's data.
+func (e *benchEnv) auditData() (*benchAuditData, error) {
+	if e.audit != nil {
+		return e.audit, e.audit.open()
+	}
+	dumpN := max(1000, e.crmRows/2)
+	f := &benchAuditData{benchFixture: benchFixture{dir: filepath.Join(e.dir, "breach"), kind: index.KindEmail}}
+	src := filepath.Join(e.dir, "dump")
+	fmt.Fprintf(e.log, "bench: generating and ingesting a dump of %d people, a CRM of %d rows\n", dumpN, e.crmRows)
+	files, err := bench.WriteDump(src, bench.DumpOptions{Name: "BenchBreach", N: dumpN, Seed: benchSeedPeople})
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(src) // plaintext inputs live only as long as needed
+	ix, err := index.Open(index.Options{Dir: f.dir})
+	if err != nil {
+		return nil, err
+	}
+	f.ix = ix
+	if _, err := ingest.Run(e.ctx, ix, ingest.Config{Inputs: []string{files.CSV, files.Combo}, Manifest: files.Manifest}, nil); err != nil {
+		f.close()
+		return nil, fmt.Errorf("ingest dump: %w", err)
+	}
+	f.key, err = ix.CreateAPIKey(index.APIKey{Name: "bench", Scopes: []string{"range"}, RatePerMinute: 1 << 30})
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	f.crm = filepath.Join(e.dir, "crm.csv")
+	err = benchWriteFile(f.crm, func(w io.Writer) error {
+		f.exposed, err = bench.WriteCRM(w, bench.CRMOptions{N: e.crmRows, Seed: benchSeedPeople, DumpN: dumpN, ExposedPercent: 30, Windows1252: true})
+		return err
+	})
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	e.audit = f
+	return f, nil
+}
+
+// runAuditBench audits the CRM against the local index, then through the
+// range API of a server on the same index.
+func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
+	f, err := e.auditData()
+	if err != nil {
+		return nil, err
+	}
+	res := map[string]benchMeasure{}
+	local, d, err := e.runAudit(f, "--index", f.dir)
+	if err != nil {
+		return nil, fmt.Errorf("local audit: %w", err)
+	}
+	if err := checkAudit(f, local); err != nil {
+		return nil, fmt.Errorf("local audit: %w", err)
+	}
+	ids := float64(local.Emails + local.Phones)
+	res[rowAuditLocal] = benchMeasure{value: ids / d.Seconds(), note: fmt.Sprintf("%d rows, %.0f identifiers in %.1fs", local.Rows, ids, d.Seconds())}
+
+	srv, err := e.startServer("serve-api", &f.benchFixture, "")
+	if err != nil {
+		return nil, err
+	}
+	remote, d, err := e.runAudit(f, "--remote", "http://"+srv.addr)
+	if serr := srv.stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("remote audit: %w", err)
+	}
+	if err := checkAudit(f, remote); err != nil {
+		return nil, fmt.Errorf("remote audit: %w", err)
+	}
+	ids = float64(remote.Emails + remote.Phones)
+	res[rowAuditRemote] = benchMeasure{value: ids / d.Seconds(), note: fmt.Sprintf("%d rows, %.0f identifiers in %.1fs", remote.Rows, ids, d.Seconds())}
+	return res, nil
+}
+
+// checkAudit checks a report against what the generator knows: every CRM
+// row drawn from the dump population is exposed through its e-mail.
+func checkAudit(f *benchAuditData, r audit.Report) error {
+	if r.EmailExposed != int64(f.exposed) || r.ExposedCustomers < int64(f.exposed) {
+		return fmt.Errorf("%d customers exposed (%d by e-mail), the generator put %d in the dump", r.ExposedCustomers, r.EmailExposed, f.exposed)
+	}
+	return nil
+}
+
+// runAudit runs `pwndex audit` with the lookup flags given, in a child
+// process in full runs or in-process with --quick, and returns its report.
+func (e *benchEnv) runAudit(f *benchAuditData, lookup ...string) (audit.Report, time.Duration, error) {
+	out, err := os.MkdirTemp(e.dir, "audit-")
+	if err != nil {
+		return audit.Report{}, 0, err
+	}
+	defer os.RemoveAll(out)
+	args := append([]string{"audit", "--out", out, "--no-resume", "--quiet"}, lookup...)
+	args = append(args, f.crm)
+	var (
+		stderr strings.Builder
+		start  = time.Now()
+	)
+	if e.exe == "" {
+		os.Setenv("PWNDEX_API_KEY", f.key)
+		defer os.Unsetenv("PWNDEX_API_KEY")
+		if f.ix != nil && lookup[0] == "--index" {
+			f.close() // audit opens the index itself
+		}
+		if code := cmdAudit(e.ctx, args[1:], nil, io.Discard, &stderr); code != 0 {
+			return audit.Report{}, 0, fmt.Errorf("exit %d: %s", code, strings.TrimSpace(stderr.String()))
+		}
+	} else {
+		f.close()
+		cmd := exec.CommandContext(e.ctx, e.exe, args...)
+		cmd.Env = append(os.Environ(), "PWNDEX_API_KEY="+f.key) // not on the command line
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return audit.Report{}, 0, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+	}
+	d := time.Since(start)
+	data, err := os.ReadFile(filepath.Join(out, audit.FileJSON))
+	if err != nil {
+		return audit.Report{}, d, err
+	}
+	var r audit.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, d, fmt.Errorf("%s: %w", audit.FileJSON, err)
+	}
+	return r, d, nil
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pwndex/pwndex/api"
+	"github.com/pwndex/pwndex/bench"
+	"github.com/pwndex/pwndex/index"
+)
+
+// benchServer is a running server of a server benchmark.
+type benchServer struct {
+	addr string
+	stop func() error
+}
+
+// benchCanPin reports whether server and client can be pinned to distinct cores.
+func benchCanPin() bool {
+	_, err := exec.LookPath("taskset")
+	return err == nil && runtime.NumCPU() >= 2
+}
+
+// childCommand returns the command running `pwndex bench <args>` in a child
+// process, pinned to core cpu with GOMAXPROCS=1 when pinning is on.
+func (e *benchEnv) childCommand(cpu int, args ...string) *exec.Cmd {
+	args = append([]string{"bench"}, args...)
+	var cmd *exec.Cmd
+	if e.pin && benchCanPin() {
+		cmd = exec.CommandContext(e.ctx, "taskset", append([]string{"-c", fmt.Sprint(cpu), e.exe}, args...)...)
+		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	} else {
+		cmd = exec.CommandContext(e.ctx, e.exe, args...)
+	}
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// startServer starts the baseline server or the range API on the dense
+// fixture: in a child process when e.exe is set, else in-process.
+func (e *benchEnv) startServer(kind string, f *benchFixture, bodyFile string) (*benchServer, error) {
+	if e.exe == "" {
+		return startServerInProcess(e.ctx, kind, f, bodyFile)
+	}
+	f.close() // the child opens the index; Badger allows one opener
+	cmd := e.childCommand(0, kind, "--index", f.dir, "--body", bodyFile)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", kind, err)
+	}
+	stop := func() error {
+		stdin.Close()
+		err := cmd.Wait()
+		if err != nil {
+			return fmt.Errorf("%s: %w: %s", kind, err, strings.TrimSpace(stderr.String()))
+		}
+		return nil
+	}
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		addr <- strings.TrimSpace(strings.TrimPrefix(line, "listening "))
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case a := <-addr:
+		if a == "" {
+			return nil, fmt.Errorf("%s did not start: %v", kind, stop())
+		}
+		return &benchServer{addr: a, stop: stop}, nil
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		stop()
+		return nil, fmt.Errorf("%s did not start within 2 minutes", kind)
+	}
+}
+
+// startServerInProcess serves on 127.0.0.1 from this process.
+func startServerInProcess(ctx context.Context, kind string, f *benchFixture, bodyFile string) (*benchServer, error) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if kind == "serve-baseline" {
+		body, err := os.ReadFile(bodyFile)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s := bench.Serve(ln, bench.BaselineHandler(body))
+		return &benchServer{addr: s.Addr, stop: s.Close}, nil
+	}
+	if err := f.open(); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv, err := api.New(f.ix, api.Options{Logger: benchDiscardLogger()})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	return &benchServer{addr: ln.Addr().String(), stop: func() error { cancel(); return <-done }}, nil
+}
+
+// benchDiscardLogger drops every message.
+func benchDiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// load runs the load client against addr: in a child pinned to core 1
+// when e.exe is set, else in-process.
+func (e *benchEnv) load(addr string, padding bool, prefixes []uint32) (bench.LoadResult, error) {
+	o := bench.LoadOptions{Addr: addr, Conns: e.conns, Duration: e.loadDur, URI: benchRangeURI(prefixes)}
+	if padding {
+		o.Header = [][2]string{{"Add-Padding", "true"}}
+	}
+	if e.exe == "" {
+		return bench.Load(e.ctx, o)
+	}
+	cmd := e.childCommand(1, "load", "--addr", addr, "--conns", fmt.Sprint(e.conns),
+		"--duration", e.loadDur.String(), fmt.Sprintf("--padding=%v", padding),
+		"--dense-buckets", fmt.Sprint(e.buckets), "--seed", fmt.Sprint(benchSeedDense))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return bench.LoadResult{}, fmt.Errorf("load client: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var r bench.LoadResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		return r, fmt.Errorf("load client output: %w", err)
+	}
+	return r, nil
+}
+
+// benchServeChild implements the hidden `pwndex bench serve-baseline|serve-api`:
+// it listens on an ephemeral 127.0.0.1 port, prints "listening ADDR", and
+// serves until its standard input closes.
+func benchServeChild(ctx context.Context, kind string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench "+kind, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("index", "", "index directory (serve-api)")
+	bodyFile := fs.String("body", "", "response body file (serve-baseline)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		io.Copy(io.Discard, stdin)
+		cancel()
+	}()
+	f := &benchFixture{dir: *dir}
+	srv, err := startServerInProcess(ctx, kind, f, *bodyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex bench %s: %v\n", kind, err)
+		return 3
+	}
+	defer f.close()
+	fmt.Fprintf(stdout, "listening %s\n", srv.addr)
+	<-ctx.Done()
+	if err := srv.stop(); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "pwndex bench %s: %v\n", kind, err)
+		return 3
+	}
+	return 0
+}
+
+// benchLoadChild implements the hidden `pwndex bench load`: one bounded load
+// run against a loopback server, printed as JSON.
+func benchLoadChild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "server address (loopback)")
+	conns := fs.Int("conns", 32, "connections")
+	dur := fs.Duration("duration", 5*time.Second, "duration")
+	padding := fs.Bool("padding", false, "send Add-Padding: true")
+	buckets := fs.Int("dense-buckets", bench.DenseBuckets, "dense buckets to request")
+	seed := fs.Uint64("seed", benchSeedDense, "dense prefix seed")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *buckets < 1 || *buckets > index.RangeBuckets {
+		fmt.Fprintln(stderr, "pwndex bench load: --dense-buckets out of range")
+		return 2
+	}
+	o := bench.LoadOptions{Addr: *addr, Conns: *conns, Duration: *dur, URI: benchRangeURI(bench.DensePrefixes(*buckets, *seed))}
+	if *padding {
+		o.Header = [][2]string{{"Add-Padding", "true"}}
+	}
+	r, err := bench.Load(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex bench load: %v\n", err)
+		return 3
+	}
+	if err := json.NewEncoder(stdout).Encode(r); err != nil {
+		return 3
+	}
+	return 0
+}

@@ -1,0 +1,219 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pwndex/pwndex/index"
+)
+
+// kindBit maps an identifier kind to its bit in hit.kinds.
+func kindBit(k index.Kind) uint8 {
+	if k == index.KindPhone {
+		return 2
+	}
+	return 1
+}
+
+// hit is one exposed identifier (or, after merging, one exposed customer):
+// its source line, which kinds matched and the catalog indices of the
+// breaches, sorted and unique.
+type hit struct {
+	line     uint64
+	kinds    uint8
+	breaches []uint32
+}
+
+// group is a run of records sharing kind and range prefix.
+type group struct{ start, end int }
+
+// resolveAll resolves every partition that has no hits file yet.
+func (a *auditor) resolveAll(ck *checkpoint) error {
+	n := 1 << uint(ck.Bits)
+	var recs []record
+	for p := 0; p < n; p++ {
+		if validHits(hitsName(a.work, p)) {
+			continue // done before an interruption
+		}
+		var err error
+		recs, err = readPartition(a.work, p, recs[:0])
+		if err != nil {
+			return err
+		}
+		hits, err := a.resolve(recs)
+		if err != nil {
+			return err
+		}
+		if a.cat.added {
+			if err := a.saveCatalog(); err != nil {
+				return err
+			}
+			a.cat.added = false
+		}
+		if err := writeHits(hitsName(a.work, p), hits); err != nil {
+			return err
+		}
+		a.progress(StageResolve, int64(p+1), int64(n), ck.RowsDone)
+	}
+	return nil
+}
+
+func compareRecords(x, y record) int {
+	if x.kind != y.kind {
+		return int(x.kind) - int(y.kind)
+	}
+	if c := bytes.Compare(x.hash[:], y.hash[:]); c != 0 {
+		return c
+	}
+	if x.line != y.line {
+		if x.line < y.line {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// resolve looks up every distinct (kind, prefix) of recs once, with
+// cfg.Concurrency lookups in flight, and returns the hits sorted by line.
+func (a *auditor) resolve(recs []record) ([]hit, error) {
+	slices.SortFunc(recs, compareRecords)
+	var groups []group
+	for i := 0; i < len(recs); {
+		j := i + 1
+		for j < len(recs) && recs[j].kind == recs[i].kind && recs[j].prefix() == recs[i].prefix() {
+			j++
+		}
+		groups = append(groups, group{i, j})
+		i = j
+	}
+	workers := min(a.cfg.Concurrency, len(groups))
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		all     []hit
+		firstEr error
+		failed  atomic.Bool
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var entries []RangeEntry
+			var local []hit
+			for !failed.Load() {
+				gi := int(next.Add(1) - 1)
+				if gi >= len(groups) {
+					break
+				}
+				g := recs[groups[gi].start:groups[gi].end]
+				var err error
+				entries, err = a.cfg.Lookup.Range(a.ctx, g[0].kind, g[0].prefix(), entries[:0])
+				if err == nil {
+					err = a.ctx.Err()
+				}
+				if err != nil {
+					mu.Lock()
+					if firstEr == nil {
+						firstEr = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+					break
+				}
+				local = a.match(g, entries, local)
+			}
+			mu.Lock()
+			all = append(all, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstEr != nil {
+		return nil, firstEr
+	}
+	slices.SortFunc(all, func(x, y hit) int {
+		switch {
+		case x.line < y.line:
+			return -1
+		case x.line > y.line:
+			return 1
+		}
+		return int(x.kinds) - int(y.kinds)
+	})
+	return all, nil
+}
+
+// match appends a hit for every record of g (sorted by hash) whose full
+// hash is in entries. Entries matching nothing (decoys) are ignored.
+func (a *auditor) match(g []record, entries []RangeEntry, dst []hit) []hit {
+	for i := range entries {
+		e := &entries[i]
+		if len(e.Breaches) == 0 {
+			continue
+		}
+		j, found := slices.BinarySearchFunc(g, e.Hash, func(r record, h index.Hash) int {
+			return bytes.Compare(r.hash[:], h[:])
+		})
+		if !found {
+			continue
+		}
+		ids := make([]uint32, 0, len(e.Breaches))
+		for _, name := range e.Breaches {
+			ids = append(ids, a.cat.index(name))
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		for ; j < len(g) && g[j].hash == e.Hash; j++ {
+			dst = append(dst, hit{line: g[j].line, kinds: kindBit(g[j].kind), breaches: ids})
+		}
+	}
+	return dst
+}
+
+// hitsFooter ends every hits file: a magic number and the CRC-32 of the
+// records before it.
+const hitsFooterSize = 8
+
+var hitsMagic = [4]byte{'P', 'W', 'X', 'H'}
+
+// writeHits writes a partition's hits atomically: line (8 bytes), kinds
+// (1), count (2), then count catalog indices (4 each), big-endian, then
+// the footer. The file is not fsynced: a file torn by a power loss fails
+// validHits and the partition is resolved again.
+func writeHits(path string, hits []hit) error {
+	var buf []byte
+	for _, h := range hits {
+		buf = binary.BigEndian.AppendUint64(buf, h.line)
+		buf = append(buf, h.kinds)
+		buf = binary.BigEndian.AppendUint16(buf, uint16(min(len(h.breaches), 0xffff)))
+		for _, id := range h.breaches[:min(len(h.breaches), 0xffff)] {
+			buf = binary.BigEndian.AppendUint32(buf, id)
+		}
+	}
+	buf = append(buf, hitsMagic[:]...)
+	buf = binary.BigEndian.AppendUint32(buf, crc32.ChecksumIEEE(buf[:len(buf)-4]))
+	return writeAtomic(path, writeBytes(buf), false)
+}
+
+// validHits reports whether path is a complete hits file.
+func validHits(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil || len(data) < hitsFooterSize {
+		return false
+	}
+	n := len(data) - hitsFooterSize
+	return [4]byte(data[n:n+4]) == hitsMagic && binary.BigEndian.Uint32(data[n+4:]) == crc32.ChecksumIEEE(data[:n+4])
+}
+
+var errHits = errors.New("corrupt hits file")
+
+func hitsError(p int, err error) error { return fmt.Errorf("audit: hits partition %d: %w", p, err) }

@@ -1,0 +1,155 @@
+package quality
+
+import (
+	"strings"
+)
+
+// PostalResult is the outcome of CheckPostal.
+type PostalResult struct {
+	Postcode string // 5 digits, or the cell as given for a foreign address
+	City     string // libellé d'acheminement (plus CEDEX mention), upper case
+	Lines    [3]string
+	Reason   Reason // valid only if Bad
+	Bad      bool
+	French   bool // checked against the French base
+}
+
+// rnvpWidth is the maximum length of an address line (AFNOR NF Z10-011).
+const rnvpWidth = 38
+
+// rnvpAbbrev are AFNOR abbreviations applied, longest line first, when a
+// line exceeds 38 characters.
+var rnvpAbbrev = [][2]string{
+	{"BOULEVARD", "BD"}, {"AVENUE", "AV"}, {"FAUBOURG", "FG"}, {"CHEMIN", "CHE"}, {"IMPASSE", "IMP"},
+	{"RESIDENCE", "RES"}, {"ROUTE", "RTE"}, {"PLACE", "PL"}, {"ALLEE", "ALL"}, {"SQUARE", "SQ"},
+	{"QUARTIER", "QUA"}, {"LOTISSEMENT", "LOT"}, {"BATIMENT", "BAT"}, {"APPARTEMENT", "APP"},
+	{"ESCALIER", "ESC"}, {"PROMENADE", "PROM"}, {"SAINT", "ST"}, {"SAINTE", "STE"}, {"GRANDE", "GDE"},
+	{"DOCTEUR", "DR"}, {"GENERAL", "GAL"}, {"MARECHAL", "MAL"}, {"PRESIDENT", "PDT"}, {"ZONE INDUSTRIELLE", "ZI"},
+	{"ZONE ARTISANALE", "ZA"}, {"CENTRE COMMERCIAL", "CCAL"}, {"DOMAINE", "DOM"}, {"HAMEAU", "HAM"},
+}
+
+// RNVPLine formats one address line the AFNOR way: upper case, no
+// accents, letters, digits and single spaces only, abbreviated and then
+// cut at a word boundary to 38 characters.
+func RNVPLine(s string) string {
+	l := wordsKey(s, ' ')
+	for _, ab := range rnvpAbbrev {
+		if len(l) <= rnvpWidth {
+			break
+		}
+		l = replaceWord(l, ab[0], ab[1])
+	}
+	if len(l) > rnvpWidth {
+		cut := strings.LastIndexByte(l[:rnvpWidth+1], ' ')
+		if cut <= 0 {
+			cut = rnvpWidth
+		}
+		l = strings.TrimSpace(l[:cut])
+	}
+	return l
+}
+
+func replaceWord(l, from, to string) string {
+	ws := strings.Split(l, " ")
+	fw := strings.Split(from, " ")
+	var out []string
+	for i := 0; i < len(ws); i++ {
+		if i+len(fw) <= len(ws) && strings.Join(ws[i:i+len(fw)], " ") == from {
+			out = append(out, to)
+			i += len(fw) - 1
+			continue
+		}
+		out = append(out, ws[i])
+	}
+	return strings.Join(out, " ")
+}
+
+// NormalizePostcode removes spaces and dots from a postcode cell and
+// restores the leading zero spreadsheets drop ("1000" -> "01000").
+func NormalizePostcode(s string) string {
+	var b [8]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' || c == '.' || c == '\u00a0' {
+			continue
+		}
+		if n == len(b) {
+			return strings.TrimSpace(s)
+		}
+		b[n] = c
+		n++
+	}
+	pc := string(b[:n])
+	if len(pc) == 4 && isDigits(pc) {
+		pc = "0" + pc
+	}
+	return pc
+}
+
+// CheckPostal checks a French address: the postcode must be 5 digits and
+// exist in the embedded La Poste base, and the city must be one of the
+// postcode's communes or its libellé d'acheminement (accents, case,
+// hyphens, SAINT/ST and CEDEX mentions ignored; one small typo tolerated).
+// A CEDEX postcode absent from the base is accepted when the city says
+// CEDEX and the department exists. Addresses whose region is not French
+// (see CountryRegion) are only reformatted. lines are the street lines.
+func CheckPostal(address, address2, postcode, city, region string) PostalResult {
+	res := PostalResult{}
+	res.Lines[0] = RNVPLine(address)
+	res.Lines[1] = RNVPLine(address2)
+	if region != "" && region != "FR" && !overseasRegionSet[region] {
+		res.Postcode = strings.TrimSpace(postcode)
+		res.City = RNVPLine(city)
+		res.Lines[2] = RNVPLine(res.Postcode + " " + city)
+		return res
+	}
+	res.French = true
+	pc := NormalizePostcode(postcode)
+	cityUp := wordsKey(city, ' ')
+	res.Postcode, res.City = pc, cityUp
+	res.Lines[2] = RNVPLine(pc + " " + cityUp)
+	if pc == "" && strings.TrimSpace(address) == "" {
+		res.Bad, res.Reason = true, PostalMissing
+		return res
+	}
+	if len(pc) != 5 || !isDigits(pc) {
+		res.Bad, res.Reason = true, PostalFormat
+		return res
+	}
+	base := postcodes()
+	communes, ok := base.byCode[pc]
+	cedex := hasCedex(city)
+	if !ok {
+		if cedex && base.depts[deptOf(pc)] {
+			return res
+		}
+		res.Bad, res.Reason = true, PostalUnknown
+		return res
+	}
+	if strings.TrimSpace(city) == "" {
+		return res // nothing to compare; the postcode alone routes the mail
+	}
+	key := cityKey(city)
+	for _, c := range communes {
+		if key == c.key || key == c.keyAch {
+			res.City = RNVPLine(c.acheminement)
+			if cedex {
+				res.City = cityUp
+			}
+			res.Lines[2] = RNVPLine(pc + " " + res.City)
+			return res
+		}
+	}
+	for _, c := range communes {
+		if len(key) >= 5 && (JaroWinkler(key, c.key) >= 0.95 || JaroWinkler(key, c.keyAch) >= 0.95) {
+			res.City = RNVPLine(c.acheminement)
+			res.Lines[2] = RNVPLine(pc + " " + res.City)
+			return res
+		}
+	}
+	res.Bad, res.Reason = true, PostalCityMismatch
+	return res
+}
+
+var overseasRegionSet = map[string]bool{"GP": true, "MQ": true, "GF": true, "RE": true, "YT": true, "PM": true}
