@@ -67,6 +67,11 @@ func badgerOptions(dir string, readOnly bool) badger.Options {
 		WithIndexCacheSize(32 << 20).
 		WithNumCompactors(2).
 		WithValueThreshold(1 << 10).
+		// StreamWriter sizes its tables BaseTableSize x 2^(MaxLevels-2) and
+		// allocates (and clears) twice that per table builder: 2 MiB
+		// would mean 128 MiB per builder, which dominated small builds.
+		// 512 KiB gives 16 MiB tables and 32 MiB builders.
+		WithBaseTableSize(512 << 10).
 		// Keys are hashes: block compression cannot shrink them.
 		WithCompression(options.None)
 }
