@@ -96,8 +96,10 @@ type Prefix struct {
 
 // Errors for prefixes, worded as api.pwnedpasswords.com words them.
 var (
+	//lint:ignore ST1005 worded exactly as api.pwnedpasswords.com words it.
 	ErrPrefixFormat = errors.New("The hash prefix was not in a valid format")
-	ErrPrefixHex    = errors.New("The hash prefix was not valid hexadecimal")
+	//lint:ignore ST1005 worded exactly as api.pwnedpasswords.com words it.
+	ErrPrefixHex = errors.New("The hash prefix was not valid hexadecimal")
 )
 
 // ParsePrefix parses a prefix of exactly `digits` hex digits (either case).

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	//lint:ignore SA1019 NTLM is MD4 of UTF-16LE by definition.
 	"golang.org/x/crypto/md4"
 )
 

@@ -20,7 +20,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
-	"golang.org/x/crypto/md4" //nolint:staticcheck // NTLM is MD4 by definition.
+	//lint:ignore SA1019 NTLM is MD4 of UTF-16LE by definition.
+	"golang.org/x/crypto/md4"
 	"golang.org/x/net/idna"
 
 	"github.com/pwndex/pwndex/index"
