@@ -50,12 +50,13 @@ func metaOptions(dir string, readOnly bool) badger.Options {
 		WithSyncWrites(true).
 		WithMetricsEnabled(false).
 		WithNumVersionsToKeep(1).
-		WithMemTableSize(4 << 20).
+		WithMemTableSize(1 << 20).
 		WithNumMemtables(1).
 		WithBlockCacheSize(4 << 20).
 		WithIndexCacheSize(4 << 20).
 		WithValueLogFileSize(16 << 20).
 		WithValueThreshold(64 << 10).
+		WithBaseTableSize(256 << 10).
 		WithNumCompactors(2)
 }
 
