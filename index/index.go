@@ -348,23 +348,34 @@ func (ix *Index) AppendRange(dst []Entry, k Kind, p Prefix) ([]Entry, error) {
 func appendTextEntries(dst []Entry, k Kind, bucket uint32, body []byte, p Prefix) ([]Entry, error) {
 	var hexbuf [40]byte
 	pre := Prefix{Value: bucket, Digits: 5}.AppendHex(hexbuf[:0])
+	errCorrupt := errors.New("index: corrupt range body")
 	for len(body) > 0 {
 		line := body
 		if i := bytes.IndexByte(body, '\r'); i >= 0 {
+			if i+1 >= len(body) || body[i+1] != '\n' || i+2 == len(body) {
+				return dst, errCorrupt // CR without LF, or a trailing line break
+			}
 			line, body = body[:i], body[i+2:]
 		} else {
 			body = nil
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
-			return dst, errors.New("index: corrupt range body")
+			return dst, errCorrupt
 		}
 		h, err := ParseHash(k, append(pre, line[:colon]...))
 		if err != nil {
 			return dst, fmt.Errorf("index: corrupt range body: %w", err)
 		}
+		digits := line[colon+1:]
+		if len(digits) == 0 || len(digits) > 19 {
+			return dst, errCorrupt
+		}
 		var n uint64
-		for _, c := range line[colon+1:] {
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return dst, errCorrupt
+			}
 			n = n*10 + uint64(c-'0')
 		}
 		if p.Matches(&h) {
