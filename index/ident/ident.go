@@ -295,18 +295,9 @@ func fastPhone(c, region string) (Phone, bool) {
 	if len(nsn) < 4 || len(nsn) > 15 || nsn[0] == '0' {
 		return Phone{}, false
 	}
-	var n uint64
-	for i := 0; i < len(nsn); i++ {
-		n = n*10 + uint64(nsn[i]-'0')
-	}
-	num := &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &n}
-	typ := phonenumbers.GetNumberType(num)
-	if typ == phonenumbers.UNKNOWN {
+	region, typ, ok := typeOf(cc, nsn)
+	if !ok || typ == phonenumbers.UNKNOWN {
 		return Phone{}, false
 	}
-	return Phone{
-		E164:   "+" + strconv.Itoa(int(cc)) + nsn,
-		Region: phonenumbers.GetRegionCodeForNumber(num),
-		Type:   typ,
-	}, true
+	return Phone{E164: "+" + strconv.Itoa(int(cc)) + nsn, Region: region, Type: typ}, true
 }

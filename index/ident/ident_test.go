@@ -2,6 +2,7 @@ package ident
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
@@ -234,4 +235,49 @@ func FuzzFastPhone(f *testing.F) {
 			t.Fatalf("fastPhone(%q, %q) = %+v, library says %+v %v", s, region, fast, slow, err)
 		}
 	})
+}
+
+// TestFastPhoneExamples compares the fast path with the library on the
+// library's own example number of every type in every fast region, and on
+// 200 digit mutations of each, written nationally and internationally.
+func TestFastPhoneExamples(t *testing.T) {
+	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
+		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
+	rng := uint64(42)
+	next := func(n int) int { rng = rng*6364136223846793005 + 1442695040888963407; return int(rng>>33) % n }
+	checked, fast := 0, 0
+	for region := range fastRegions {
+		for _, typ := range types {
+			ex := phonenumbers.GetExampleNumberForType(region, typ)
+			if ex == nil {
+				continue
+			}
+			nat := "0" + phonenumbers.GetNationalSignificantNumber(ex)
+			for i := 0; i <= 200; i++ {
+				b := []byte(nat)
+				if i > 0 { // mutate one or two digits after the trunk 0
+					for j := 0; j < 1+i%2; j++ {
+						b[1+next(len(b)-1)] = byte('0' + next(10))
+					}
+				}
+				for _, in := range []string{string(b), "+" + strconv.Itoa(int(ex.GetCountryCode())) + string(b[1:])} {
+					checked++
+					got, ok := fastPhone(in, region)
+					if !ok {
+						continue
+					}
+					fast++
+					want, err := slowPhone(in, region)
+					if err != nil || want != got {
+						t.Fatalf("fastPhone(%q, %s) = %+v, library says %+v %v", in, region, got, want, err)
+					}
+				}
+			}
+		}
+	}
+	if fast < checked/3 {
+		t.Fatalf("fast path answered only %d of %d inputs", fast, checked)
+	}
+	t.Logf("%d inputs, %d answered by the fast path, all equal to the library", checked, fast)
 }
