@@ -26,6 +26,10 @@ type Options struct {
 	ReadOnly bool
 	// Logger receives operational messages (never hashes or identifiers).
 	Logger *slog.Logger
+	// Kinds, when not empty, limits a ReadOnly open to these kinds: the
+	// others' filters and range files are not loaded (an audit needs only
+	// e-mail and phone), and reads of them find nothing.
+	Kinds []Kind
 }
 
 // Meta describes the committed state of an index.

@@ -42,6 +42,9 @@ func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 	rep := CheckReport{Kinds: map[Kind]KindCheck{}}
 	problem := func(format string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, a...)) }
 	for _, k := range Kinds {
+		if len(ix.opts.Kinds) > 0 && !slices.Contains(ix.opts.Kinds, k) {
+			continue // not opened
+		}
 		g := v.gens[k]
 		if g == nil {
 			if v.st.Counts[k] != 0 {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -110,6 +111,17 @@ func Open(opts Options) (*Index, error) {
 	}
 	if !opts.ReadOnly {
 		ix.removeLeftovers(&v.st)
+	}
+	if len(opts.Kinds) > 0 {
+		if !opts.ReadOnly {
+			ix.meta.Close()
+			return nil, errors.New("index: Options.Kinds needs ReadOnly")
+		}
+		for k := range v.st.Gens {
+			if !slices.Contains(opts.Kinds, k) {
+				delete(v.st.Gens, k)
+			}
+		}
 	}
 	if err := v.openGens(ix.dir); err != nil {
 		ix.meta.Close()

@@ -476,3 +476,34 @@ func TestReadOnlyOpensShare(t *testing.T) {
 		t.Fatal("a writer opened an index held by readers")
 	}
 }
+
+func TestOpenSomeKinds(t *testing.T) {
+	dir := t.TempDir()
+	ix := openTest(t, dir)
+	buildBase(t, ix, KindSHA1, passwords(10), true)
+	b, err := ix.NewBreachBuilder(Breach{Name: "B"}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	he := sha1Of("a@example.com")
+	b.AddIdentifier(KindEmail, &he)
+	if _, err := b.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	ro, err := Open(Options{Dir: dir, ReadOnly: true, Kinds: []Kind{KindEmail}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, found, _ := ro.Lookup(KindEmail, &he); !found {
+		t.Fatal("e-mail not found")
+	}
+	hp := passwords(10)[0].h
+	if ro.MayContain(KindSHA1, &hp) || ro.view.Load().gens[KindSHA1] != nil {
+		t.Fatal("sha1 generation loaded although not asked for")
+	}
+	if _, err := Open(Options{Dir: dir, Kinds: []Kind{KindEmail}}); err == nil {
+		t.Fatal("Kinds accepted on a writable open")
+	}
+}
