@@ -70,7 +70,8 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		Table: quality.TableOptions{Encoding: *encoding},
 	}
 	if *indexDir != "" {
-		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true})
+		// Only the identifier kinds: password filters can be gigabytes.
+		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true, Kinds: []index.Kind{index.KindEmail, index.KindPhone}})
 		if err != nil {
 			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
 			return 2
@@ -95,6 +96,9 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		bar = &progressBar{w: stderr}
 		cfg.Progress = bar.update
 	}
+	if auditConfigHook != nil {
+		auditConfigHook(&cfg)
+	}
 	rep, err := audit.Run(ctx, cfg)
 	bar.finish()
 	if err != nil {
@@ -113,6 +117,11 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	printSummary(stdout, file, &rep)
 	return 0
 }
+
+// auditConfigHook, set only by tests, adjusts the configuration of an
+// audit before it runs (the kill-and-resume test slows the lookup stage
+// down so that it can kill the child while it resolves).
+var auditConfigHook func(*audit.Config)
 
 // parseInterspersed parses flags placed before and after positional
 // arguments (`pwndex audit crm.csv --index ./data`).
@@ -148,6 +157,9 @@ func printSummary(w io.Writer, file string, r *audit.Report) {
 		fmt.Fprintf(w, "  breaches    %d (%s)\n", len(r.Breaches), strings.Join(top, ", "))
 	}
 	fmt.Fprintf(w, "  bad rows    %d entries\n", r.BadRows)
+	if secs := r.LookupTime.Seconds(); secs > 0 {
+		fmt.Fprintf(w, "  lookups     %d range lookups in %s (%.0f/s)\n", r.Lookups, r.LookupTime.Round(time.Millisecond), float64(r.Lookups)/secs)
+	}
 	fmt.Fprintf(w, "  wrote       %s\n", strings.Join(r.Files, ", "))
 }
 
