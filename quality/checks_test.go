@@ -61,6 +61,19 @@ func TestCheckEmail(t *testing.T) {
 			t.Errorf("CheckEmail(%q) suggestion %q, want %q", c.in, got.Suggestion, c.sugg)
 		}
 	}
+	// vet's per-goroutine domain cache must not change any answer: run the
+	// cases twice through one cache (the second pass hits it).
+	var cache domainCache
+	for pass := range 2 {
+		for _, c := range cases {
+			if got, want := checkEmail(c.in, &cache), CheckEmail(c.in); got != want {
+				t.Errorf("pass %d: checkEmail(%q) with cache = %+v, want %+v", pass, c.in, got, want)
+			}
+		}
+	}
+	if len(cache) == 0 {
+		t.Error("domain cache unused")
+	}
 }
 
 func TestCheckPhone(t *testing.T) {
@@ -262,6 +275,7 @@ func TestNearDupRules(t *testing.T) {
 
 func TestDeduperGroups(t *testing.T) {
 	var d deduper
+	defer d.free()
 	a := dupKeys{First: "JEAN", Last: "MARTIN", Local: "jean.martin", Domain: "gmail.com", Phone: "+33612345678", Mobile: true, Postcode: "75002"}
 	if _, dup, _ := d.add(&a, 2); dup {
 		t.Fatal("first row is a duplicate")

@@ -60,7 +60,8 @@ var optinNo = map[string]bool{"non": true, "no": true, "n": true, "0": true, "fa
 // or when requireSource is set.
 func CheckConsent(date, source, optin string, now time.Time, retention time.Duration, requireSource bool) ConsentResult {
 	var res ConsentResult
-	if optin != "" && optinNo[NormalizeHeader(optin)] {
+	var buf [128]byte
+	if optin != "" && optinNo[headerKey(&buf, optin)] {
 		res.Bad, res.Reason = true, ConsentRefused
 		return res
 	}

@@ -1,28 +1,41 @@
 package quality
 
 import (
+	"encoding/binary"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
 
 // Duplicate detection keeps, for every row that passed the other checks, a
-// compact record (a few normalised keys packed in a chunked byte arena, no
-// pointers) and three block keys in an open-addressing table: the e-mail
+// compact record in a chunked byte arena (no pointers, off the Go heap: see
+// offheap.go) and three block keys in an open-addressing table: the e-mail
 // local part, the E.164 phone and surname+postcode. A new row is compared
 // with at most maxBlockScan earlier rows of each of its blocks, so time is
-// linear and memory is about 120 bytes per row, whatever the file size.
+// linear and memory is about 100 bytes per row, whatever the file size.
 //
-// Invariants: records are appended in row order and never removed; a
-// block's chain (next) runs from the newest record to older ones; parent is
-// a union-find forest over record indexes whose roots are the first row of
-// each duplicate group.
+// A record is a 24-byte header (the previous record of each block, the
+// record's index with the mobile flag, the lengths of its eight keys)
+// followed by the keys, so following a block chain touches one place in
+// memory per candidate, not three. Records are referenced by ref, their
+// chunk<<20 | offset; ref 0 is never a record and ends a chain.
+//
+// Invariants: records are appended in row order and never removed or
+// changed; a block's chain runs from the newest record to older ones;
+// parent is a union-find forest over record indexes whose roots are the
+// first row of each duplicate group; lines maps record indexes to source
+// lines.
 
 const (
 	maxBlockScan = 32
 	numBlocks    = 3
 	arenaChunk   = 1 << 20
+	numParts     = 8  // strings of a dupKeys stored in a record
+	hdrSize      = 24 // numBlocks chain refs, index|mobileBit, numParts lengths
 )
+
+// mobileBit marks dupKeys.Mobile in a record's index word.
+const mobileBit = 1 << 31
 
 // dupKeys are one row's normalised identity fields.
 type dupKeys struct {
@@ -33,22 +46,26 @@ type dupKeys struct {
 	Postcode, Address string
 }
 
-// dupRec locates a stored dupKeys in the arena.
-type dupRec struct {
-	line int32
-	off  uint32 // chunk<<20 | offset
-	lens [7]uint8
-	mob  bool
-}
-
+// deduper's arrays live off the Go heap (see offheap.go): call free when
+// done.
 type deduper struct {
-	recs   []dupRec
-	next   []int32 // numBlocks per record: previous record in the same block
-	parent []int32
-	chunks [][]byte
+	parent chunked[int32]
+	lines  chunked[uint32]
+	chunks [][]byte // arena chunks of arenaChunk bytes
 	tab    blockTable
 	exact  int
 	near   int
+}
+
+// free releases the deduper's memory; d is empty afterwards.
+func (d *deduper) free() {
+	d.parent.free()
+	d.lines.free()
+	for _, c := range d.chunks {
+		freeBytes(c[:cap(c)])
+	}
+	d.chunks = nil
+	d.tab.free()
 }
 
 // add compares k with earlier rows and stores it. It returns the kind of
@@ -65,16 +82,20 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 	if k.Last != "" && k.Postcode != "" {
 		blocks[2] = blockKey('n', k.Last, k.Postcode)
 	}
-	idx := int32(len(d.recs))
+	idx := int32(d.parent.n)
 	best := int32(-1)
 	bestExact := false
-	var other dupKeys
+	var heads [numBlocks]uint32
 	for s, bk := range blocks {
-		if bk == 0 {
-			continue
+		if bk != 0 {
+			heads[s] = d.tab.get(bk)
 		}
-		for j, n := d.tab.get(bk), 0; j >= 0 && n < maxBlockScan; j, n = d.next[int(j)*numBlocks+s], n+1 {
-			d.load(j, &other)
+	}
+	var other dupKeys
+	for s := range blocks {
+		for ref, n := heads[s], 0; ref != 0 && n < maxBlockScan; n++ {
+			r := d.record(ref)
+			j := loadRecord(r, &other)
 			if sameKeys(k, &other) {
 				best, bestExact = j, true
 				break
@@ -82,27 +103,25 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 			if best < 0 && nearDup(k, &other) {
 				best = j
 			}
+			ref = binary.LittleEndian.Uint32(r[4*s:])
 		}
 		if bestExact {
 			break
 		}
 	}
-	d.store(k, line)
-	d.parent = append(d.parent, idx)
-	for s, bk := range blocks {
-		head := int32(-1)
+	ref := d.store(k, idx, &heads)
+	for _, bk := range blocks {
 		if bk != 0 {
-			head = d.tab.get(bk)
-			d.tab.set(bk, idx)
+			d.tab.set(bk, ref)
 		}
-		d.next = append(d.next, head)
-		_ = s
 	}
+	d.parent.push(idx)
+	d.lines.push(uint32(line))
 	if best < 0 {
 		return 0, false, 0
 	}
 	d.union(best, idx)
-	first := int(d.recs[d.find(idx)].line) // the group's first row
+	first := int(*d.lines.at(int(d.find(idx)))) // the group's first row
 	if bestExact {
 		d.exact++
 		return DupExact, true, first
@@ -115,7 +134,7 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 // duplicate, counted once per group).
 func (d *deduper) groups() int {
 	sizes := make(map[int32]int)
-	for i := range d.parent {
+	for i := range d.parent.n {
 		if r := d.find(int32(i)); r != int32(i) {
 			sizes[r]++
 		}
@@ -124,11 +143,14 @@ func (d *deduper) groups() int {
 }
 
 func (d *deduper) find(i int32) int32 {
-	for d.parent[i] != i {
-		d.parent[i] = d.parent[d.parent[i]]
-		i = d.parent[i]
+	for {
+		p := d.parent.at(int(i))
+		if *p == i {
+			return i
+		}
+		*p = *d.parent.at(int(*p))
+		i = *p
 	}
-	return i
 }
 
 func (d *deduper) union(a, b int32) {
@@ -137,9 +159,9 @@ func (d *deduper) union(a, b int32) {
 		return
 	}
 	if ra < rb { // the earliest row stays the root
-		d.parent[rb] = ra
+		*d.parent.at(int(rb)) = ra
 	} else {
-		d.parent[ra] = rb
+		*d.parent.at(int(ra)) = rb
 	}
 }
 
@@ -156,43 +178,64 @@ func blockKey(tag byte, a, b string) uint64 {
 	return h
 }
 
-func (d *deduper) store(k *dupKeys, line int) {
-	parts := [7]string{k.First, k.Last, k.Civ, k.Local, k.Domain, k.Phone, k.Postcode + "\x00" + k.Address}
-	var rec dupRec
-	rec.line, rec.mob = int32(line), k.Mobile
-	total := 0
-	for i, p := range parts {
-		if len(p) > 255 {
-			p = p[:255]
-			parts[i] = p
-		}
-		rec.lens[i] = uint8(len(p))
-		total += len(p)
-	}
-	if len(d.chunks) == 0 || len(d.chunks[len(d.chunks)-1])+total > arenaChunk {
-		d.chunks = append(d.chunks, make([]byte, 0, arenaChunk))
-	}
-	c := len(d.chunks) - 1
-	rec.off = uint32(c)<<20 | uint32(len(d.chunks[c]))
-	for _, p := range parts {
-		d.chunks[c] = append(d.chunks[c], p...)
-	}
-	d.recs = append(d.recs, rec)
+// record returns the arena bytes from record ref on.
+func (d *deduper) record(ref uint32) []byte {
+	return d.chunks[ref>>20][ref&(arenaChunk-1):]
 }
 
-// load fills k with record j's fields; the strings alias the arena.
-func (d *deduper) load(j int32, k *dupKeys) {
-	r := &d.recs[j]
-	buf := d.chunks[r.off>>20]
-	pos := int(r.off & (arenaChunk - 1))
-	var parts [7]string
-	for i, l := range r.lens {
-		parts[i] = unsafeString(buf[pos : pos+int(l)])
+// store appends record idx with keys k and chain heads, and returns its ref.
+func (d *deduper) store(k *dupKeys, idx int32, heads *[numBlocks]uint32) uint32 {
+	parts := [numParts]string{k.First, k.Last, k.Civ, k.Local, k.Domain, k.Phone, k.Postcode, k.Address}
+	total := hdrSize
+	for i, p := range parts {
+		if len(p) > 255 {
+			parts[i] = p[:255]
+		}
+		total += len(parts[i])
+	}
+	if len(d.chunks) == 0 || len(d.chunks[len(d.chunks)-1])+total > arenaChunk {
+		c := allocBytes(arenaChunk)[:0]
+		if len(d.chunks) == 0 {
+			c = append(c, make([]byte, 8)...) // ref 0 is no record
+		}
+		d.chunks = append(d.chunks, c)
+	}
+	c := len(d.chunks) - 1
+	b := d.chunks[c]
+	ref := uint32(c)<<20 | uint32(len(b))
+	for _, h := range heads {
+		b = binary.LittleEndian.AppendUint32(b, h)
+	}
+	w := uint32(idx)
+	if k.Mobile {
+		w |= mobileBit
+	}
+	b = binary.LittleEndian.AppendUint32(b, w)
+	for _, p := range parts {
+		b = append(b, byte(len(p)))
+	}
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	d.chunks[c] = b
+	return ref
+}
+
+// loadRecord fills k with the keys of record r (the strings alias the
+// arena) and returns the record's index.
+func loadRecord(r []byte, k *dupKeys) int32 {
+	w := binary.LittleEndian.Uint32(r[4*numBlocks:])
+	lens := r[4*numBlocks+4 : hdrSize]
+	pos := hdrSize
+	var parts [numParts]string
+	for i, l := range lens {
+		parts[i] = unsafeString(r[pos : pos+int(l)])
 		pos += int(l)
 	}
 	k.First, k.Last, k.Civ, k.Local, k.Domain, k.Phone = parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]
-	k.Postcode, k.Address, _ = strings.Cut(parts[6], "\x00")
-	k.Mobile = r.mob
+	k.Postcode, k.Address = parts[6], parts[7]
+	k.Mobile = w&mobileBit != 0
+	return int32(w &^ mobileBit)
 }
 
 func sameKeys(a, b *dupKeys) bool {
@@ -226,11 +269,11 @@ func nearDup(a, b *dupKeys) bool {
 	switch {
 	case sameEmail:
 		return true
-	case a.Local != "" && b.Local != "" && a.Domain == b.Domain && OSADistance(a.Local, b.Local) <= 1:
+	case a.Local != "" && b.Local != "" && a.Domain == b.Domain && osaAtMost1(a.Local, b.Local):
 		return true
-	case a.Local != "" && a.Local == b.Local && OSADistance(a.Domain, b.Domain) <= 1:
+	case a.Local != "" && a.Local == b.Local && osaAtMost1(a.Domain, b.Domain):
 		return true
-	case a.Phone != "" && a.Mobile && b.Mobile && len(a.Phone) == len(b.Phone) && OSADistance(a.Phone, b.Phone) <= 1:
+	case a.Phone != "" && a.Mobile && b.Mobile && len(a.Phone) == len(b.Phone) && osaAtMost1(a.Phone, b.Phone):
 		return true
 	case a.Address != "" && a.Postcode == b.Postcode && sameAddress(a.Address, b.Address):
 		return true
@@ -263,7 +306,7 @@ func nameClose(a, b string) bool {
 	if len(a) < 4 || len(b) < 4 {
 		return false
 	}
-	return OSADistance(a, b) <= 1 && JaroWinkler(a, b) >= 0.9
+	return osaAtMost1(a, b) && JaroWinkler(a, b) >= 0.9
 }
 
 // genderPair reports masculine/feminine first-name pairs: one name is the
@@ -283,16 +326,16 @@ func genderPair(a, b string) bool {
 }
 
 // blockTable is an open-addressing hash table from non-zero 64-bit block
-// keys to the newest record index of the block.
+// keys to the ref of the newest record of the block (0: none).
 type blockTable struct {
 	keys []uint64
-	vals []int32
+	vals []uint32
 	n    int
 }
 
-func (t *blockTable) get(k uint64) int32 {
+func (t *blockTable) get(k uint64) uint32 {
 	if len(t.keys) == 0 {
-		return -1
+		return 0
 	}
 	mask := uint64(len(t.keys) - 1)
 	for i := k & mask; ; i = (i + 1) & mask {
@@ -300,12 +343,12 @@ func (t *blockTable) get(k uint64) int32 {
 		case k:
 			return t.vals[i]
 		case 0:
-			return -1
+			return 0
 		}
 	}
 }
 
-func (t *blockTable) set(k uint64, v int32) {
+func (t *blockTable) set(k uint64, v uint32) {
 	if (t.n+1)*4 > len(t.keys)*3 {
 		t.grow()
 	}
@@ -329,10 +372,18 @@ func (t *blockTable) grow() {
 		size = 2 * len(t.keys)
 	}
 	old := *t
-	t.keys, t.vals, t.n = make([]uint64, size), make([]int32, size), 0
+	t.keys, t.vals, t.n = allocSlice[uint64](size), allocSlice[uint32](size), 0
 	for i, k := range old.keys {
 		if k != 0 {
 			t.set(k, old.vals[i])
 		}
 	}
+	old.free()
+}
+
+// free releases the table's memory; t is empty afterwards.
+func (t *blockTable) free() {
+	freeSlice(t.keys)
+	freeSlice(t.vals)
+	t.keys, t.vals, t.n = nil, nil, 0
 }

@@ -73,7 +73,50 @@ var localAllowed = func() (t [128]bool) {
 // inner hyphens; a letter-only or IDN top-level domain), a typo check
 // against common French mailbox domains, the disposable list and role
 // accounts.
-func CheckEmail(s string) EmailResult {
+func CheckEmail(s string) EmailResult { return checkEmail(s, nil) }
+
+// domainInfo is what CheckEmail learns from a domain alone.
+type domainInfo struct {
+	free       bool
+	disposable bool
+	suggestion string // typo correction, see suggestDomain
+}
+
+// maxCachedDomains bounds a domainCache (about 100 bytes an entry).
+const maxCachedDomains = 4096
+
+// domainCache memoises domainInfo per domain for one goroutine: purchased
+// files repeat a few thousand domains, and the typo and disposable checks
+// cost more than the rest of the address. It is emptied when full, so
+// memory stays bounded.
+type domainCache map[string]domainInfo
+
+// lookupDomain returns the domain's information, from c when present.
+func lookupDomain(c *domainCache, domain string) domainInfo {
+	if c != nil {
+		if di, ok := (*c)[domain]; ok {
+			return di
+		}
+	}
+	var di domainInfo
+	di.free = freeMailSet[domain]
+	if !di.free {
+		di.suggestion = suggestDomain(domain)
+		if di.suggestion == "" {
+			di.disposable = IsDisposableDomain(domain)
+		}
+	}
+	if c != nil {
+		if *c == nil || len(*c) >= maxCachedDomains {
+			*c = make(domainCache, 256)
+		}
+		(*c)[domain] = di
+	}
+	return di
+}
+
+// checkEmail is CheckEmail with an optional per-goroutine domain cache.
+func checkEmail(s string, cache *domainCache) EmailResult {
 	var res EmailResult
 	if strings.TrimSpace(s) == "" {
 		res.Bad, res.Reason = true, EmailMissing
@@ -94,18 +137,15 @@ func CheckEmail(s string) EmailResult {
 		return res
 	}
 	res.Normalized, res.Domain = norm, domain
-	res.Free = freeMailSet[domain]
+	di := lookupDomain(cache, domain)
+	res.Free = di.free
 	res.Role = isRoleLocal(local)
-	if !res.Free {
-		if sug := suggestDomain(domain); sug != "" {
-			res.Bad, res.Reason = true, EmailTypo
-			res.Suggestion = local + "@" + sug
-			return res
-		}
-		if IsDisposableDomain(domain) {
-			res.Bad, res.Reason = true, EmailDisposable
-			return res
-		}
+	switch {
+	case di.suggestion != "":
+		res.Bad, res.Reason = true, EmailTypo
+		res.Suggestion = local + "@" + di.suggestion
+	case di.disposable:
+		res.Bad, res.Reason = true, EmailDisposable
 	}
 	return res
 }
@@ -123,11 +163,12 @@ func emailSyntaxOK(local, domain, norm string) bool {
 			return false
 		}
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
-		return false
+	if strings.IndexByte(domain, '.') < 0 {
+		return false // fewer than two labels
 	}
-	for _, l := range labels {
+	var tld string
+	for rest := domain; ; {
+		l, after, more := strings.Cut(rest, ".")
 		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
@@ -137,8 +178,12 @@ func emailSyntaxOK(local, domain, norm string) bool {
 				return false
 			}
 		}
+		if !more {
+			tld = l
+			break
+		}
+		rest = after
 	}
-	tld := labels[len(labels)-1]
 	if !strings.HasPrefix(tld, "xn--") {
 		if len(tld) < 2 {
 			return false

@@ -2,6 +2,7 @@ package quality
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // Field is a column meaning recognised in a contact file.
@@ -138,7 +139,41 @@ func init() {
 // "code postal"; "N° de Téléphone" gives "n de telephone".
 func NormalizeHeader(s string) string {
 	var buf [128]byte
+	if k, ok := appendHeaderKey(buf[:0], s); ok {
+		return string(k)
+	}
 	return strings.ToLower(string(appendKey(buf[:0], s, ' ', true)))
+}
+
+// headerKey returns NormalizeHeader(s), as a view of buf when the key is
+// ASCII: use it only for lookups while buf is live.
+func headerKey(buf *[128]byte, s string) string {
+	if s == "" {
+		return ""
+	}
+	if k, ok := appendHeaderKey(buf[:0], s); ok {
+		return unsafeString(k)
+	}
+	return NormalizeHeader(s)
+}
+
+// appendHeaderKey appends NormalizeHeader(s) to dst without allocating
+// when the key is ASCII (the usual case); ok is false otherwise, and the
+// caller must use NormalizeHeader. Hot paths (civility, country, opt-in
+// cells on every row) look the key up with unsafeString.
+func appendHeaderKey(dst []byte, s string) ([]byte, bool) {
+	start := len(dst)
+	dst = appendKey(dst, s, ' ', true)
+	for i := start; i < len(dst); i++ {
+		c := dst[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return dst, false
+		case c >= 'A' && c <= 'Z':
+			dst[i] = c + 'a' - 'A'
+		}
+	}
+	return dst, true
 }
 
 // MatchHeader returns the field a header cell denotes, or FieldNone. Exact

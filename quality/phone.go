@@ -99,7 +99,8 @@ func CountryRegion(country string) string {
 	if country == "" {
 		return ""
 	}
-	return countryCodes[NormalizeHeader(country)]
+	var buf [128]byte
+	return countryCodes[headerKey(&buf, country)]
 }
 
 // PhoneRegion decides the region a national phone number is read in: the

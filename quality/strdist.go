@@ -82,6 +82,45 @@ func Levenshtein(a, b string) int { return editDistance(a, b, false) }
 // adjacent runes, no substring edited twice. "gmial" is 1 from "gmail".
 func OSADistance(a, b string) int { return editDistance(a, b, true) }
 
+// osaAtMost1 reports whether OSADistance(a, b) <= 1 in linear time without
+// the dynamic programme: a and b are equal, or one substitution,
+// insertion, deletion or adjacent transposition apart. Duplicate
+// detection asks only this question, many times a row.
+func osaAtMost1(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if hasNonASCII(a) || hasNonASCII(b) {
+		return OSADistance(a, b) <= 1 // runes, not bytes
+	}
+	if d := len(a) - len(b); d > 1 || d < -1 {
+		return false
+	}
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if len(a) != len(b) { // one deletion from a
+		return a[i+1:] == b[i:]
+	}
+	if a[i+1:] == b[i+1:] { // one substitution
+		return true
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+}
+
+func hasNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
 func editDistance(as, bs string, transpose bool) int {
 	var ra, rb [64]rune
 	a, b := toRunes(as, ra[:0]), toRunes(bs, rb[:0])

@@ -58,3 +58,45 @@ func BenchmarkJaroWinkler(b *testing.B) {
 		JaroWinkler("JEAN-PIERRE", "JEAN PIERRE")
 	}
 }
+
+// TestOSAAtMost1 checks the linear-time test against the dynamic
+// programme (checked above on published examples) on every pair of strings
+// of up to five letters over a three-letter alphabet, plus non-ASCII pairs.
+func TestOSAAtMost1(t *testing.T) {
+	var words []string
+	var gen func(prefix string)
+	gen = func(prefix string) {
+		words = append(words, prefix)
+		if len(prefix) == 5 {
+			return
+		}
+		for _, c := range "abc" {
+			gen(prefix + string(c))
+		}
+	}
+	gen("")
+	words = append(words, "élève", "eleve", "élèev", "éleve", "lève", "élèves", "ÉLÈVE")
+	for _, a := range words {
+		for _, b := range words {
+			if got, want := osaAtMost1(a, b), OSADistance(a, b) <= 1; got != want {
+				t.Fatalf("osaAtMost1(%q, %q) = %v, OSADistance = %d", a, b, got, OSADistance(a, b))
+			}
+		}
+	}
+}
+
+// FuzzOSAAtMost1 checks the linear-time test against the dynamic programme
+// on arbitrary strings (invalid UTF-8 included).
+func FuzzOSAAtMost1(f *testing.F) {
+	f.Add("gmail.com", "gmial.com")
+	f.Add("élève", "eleve")
+	f.Add("MARTIN", "MARTINE")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if len(a) > 64 || len(b) > 64 {
+			return
+		}
+		if got, want := osaAtMost1(a, b), OSADistance(a, b) <= 1; got != want {
+			t.Fatalf("osaAtMost1(%q, %q) = %v, OSADistance = %d", a, b, got, OSADistance(a, b))
+		}
+	})
+}

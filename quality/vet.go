@@ -81,6 +81,10 @@ type checked struct {
 	breaches []index.BreachID
 	lookErr  error
 	hashed   bool // an identifier was hashed (and looked up)
+	// Duplicate keys of the names, computed by the parallel stage so the
+	// sequential writer only compares.
+	firstKey, lastKey string
+	consentAt         string // consent date, RFC 3339, for clean.csv
 }
 
 type batch struct {
@@ -194,9 +198,10 @@ func Vet(ctx context.Context, r io.Reader, name string, opts VetOptions, out Out
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var ws workerState
 			for b := range work {
 				for i := range b.rows {
-					v.check(&b.rows[i])
+					v.check(&b.rows[i], &ws)
 				}
 				close(b.done)
 			}
@@ -204,6 +209,7 @@ func Vet(ctx context.Context, r io.Reader, name string, opts VetOptions, out Out
 	}
 
 	w := newWriter(v, out)
+	defer w.dd.free()
 	var werr error
 	for b := range order {
 		select {
@@ -249,8 +255,14 @@ func Vet(ctx context.Context, r io.Reader, name string, opts VetOptions, out Out
 	return rep, nil
 }
 
-// check runs every per-row check; it is called concurrently.
-func (v *vetter) check(c *checked) {
+// workerState is one checking goroutine's private memo.
+type workerState struct {
+	domains domainCache
+}
+
+// check runs every per-row check; it is called concurrently, each
+// goroutine with its own ws.
+func (v *vetter) check(c *checked, ws *workerState) {
 	if c.parseErr != "" {
 		c.reasons.add(RowMalformed)
 		return
@@ -271,7 +283,7 @@ func (v *vetter) check(c *checked) {
 
 	// E-mail.
 	if t.Has(FieldEmail) || p == PurposeEmail {
-		c.email = CheckEmail(t.Get(f, FieldEmail))
+		c.email = checkEmail(t.Get(f, FieldEmail), &ws.domains)
 		if c.email.Bad {
 			if c.email.Reason != EmailMissing || p == PurposeEmail {
 				c.reasons.add(c.email.Reason)
@@ -305,6 +317,7 @@ func (v *vetter) check(c *checked) {
 	if c.first.Value == "" && c.last.Value == "" && c.company == "" {
 		c.reasons.add(NameMissing)
 	}
+	c.firstKey, c.lastKey = wordsKey(c.first.Value, 0), wordsKey(c.last.Value, 0)
 
 	// Postal address.
 	if t.Has(FieldPostcode) || t.Has(FieldAddress) || p == PurposePostal {
@@ -333,6 +346,9 @@ func (v *vetter) check(c *checked) {
 		c.consent = CheckConsent(t.Get(f, FieldConsentDate), c.source, optin, v.now, ret, !v.opts.SourceOptional)
 		if c.consent.Bad {
 			c.reasons.add(c.consent.Reason)
+		}
+		if !c.consent.Date.IsZero() {
+			c.consentAt = c.consent.Date.Format(time.RFC3339)
 		}
 	}
 
@@ -387,7 +403,8 @@ func mergeIDs(a, b []index.BreachID) []index.BreachID {
 
 // civilityKey maps civility cells to M (monsieur) or F (madame) or "".
 func civilityKey(s string) string {
-	switch NormalizeHeader(s) {
+	var buf [128]byte
+	switch headerKey(&buf, s) {
 	case "m", "mr", "monsieur", "mister", "sir", "homme", "h", "masculin":
 		return "M"
 	case "mme", "madame", "mlle", "mademoiselle", "mrs", "ms", "miss", "femme", "f", "feminin":
@@ -447,7 +464,7 @@ func (w *rowWriter) row(c *checked) error {
 	// Duplicates among rows that passed every rejecting check.
 	if c.reasons.filter(w.v.opts.Purpose, true).empty() {
 		k := dupKeys{
-			First: wordsKey(c.first.Value, 0), Last: wordsKey(c.last.Value, 0),
+			First: c.firstKey, Last: c.lastKey,
 			Civ: c.civility, Phone: c.phone.E164,
 			Mobile:   c.phone.Type == PhoneMobile || c.phone.Type == PhoneFixedOrMobile,
 			Postcode: c.postal.Postcode, Address: c.postal.Lines[0],
@@ -511,15 +528,17 @@ func (w *rowWriter) row(c *checked) error {
 	if c.postal.Bad {
 		pc, city, cityLine = "", "", ""
 	}
-	consent := ""
-	if !c.consent.Date.IsZero() {
-		consent = c.consent.Date.Format(time.RFC3339)
+	civ := ""
+	switch c.civility {
+	case "M":
+		civ = "M"
+	case "F":
+		civ = "MME"
 	}
-	civ := map[string]string{"M": "M", "F": "MME"}[c.civility]
 	w.buf = warn.appendCodes(w.buf[:0])
 	w.rec = append(w.rec[:0], strconv.Itoa(c.row.Line), c.id, civ, c.first.Value, c.last.Value, c.company,
 		email, kind, phone, ptype, preg, c.postal.Lines[0], c.postal.Lines[1], pc, city, cityLine, c.region,
-		consent, c.source, strconv.Itoa(len(c.breaches)), string(w.buf))
+		c.consentAt, c.source, strconv.Itoa(len(c.breaches)), string(w.buf))
 	if err := w.clean.Write(w.rec); err != nil {
 		return fmt.Errorf("writing clean file: %w", err)
 	}

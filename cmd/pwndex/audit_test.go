@@ -22,6 +22,7 @@ import (
 
 	"github.com/pwndex/pwndex/api"
 	"github.com/pwndex/pwndex/index"
+	"github.com/pwndex/pwndex/quality/audit"
 )
 
 // audBigN is the number of synthetic customers user<i>@example.com; every
@@ -251,6 +252,16 @@ func testAuditRemoteMatchesLocal(t *testing.T, ixDir string) {
 	}
 	audCheckRequests(t, srv.reqs, []string{"alice@example.com", "bob@example.com", "carol@example.fr", "frank@example.net", "+33612345678"},
 		[]string{"Alice", "alice", "bob", "carol", "frank", "06 12", "0612345678"})
+	// The summary's lookup count is the number of range requests made.
+	ranges := 0
+	for _, r := range srv.reqs {
+		if auditRangeURI.MatchString(strings.SplitN(r, "\n", 2)[0]) {
+			ranges++
+		}
+	}
+	if want := fmt.Sprintf("lookups     %d range lookups in ", ranges); ranges == 0 || !strings.Contains(stdout, want) {
+		t.Errorf("summary does not say %q:\n%s", want, stdout)
+	}
 }
 
 var auditRangeURI = regexp.MustCompile(`^/api/v3/(breachedaccount|phone)/range/[0-9A-F]{6}$`)
@@ -295,6 +306,15 @@ func TestAuditHelperProcess(t *testing.T) {
 	args := os.Getenv("PWNDEX_AUDIT_HELPER")
 	if args == "" {
 		t.Skip("helper process only")
+	}
+	// Keep the lookup stage long enough to be killed in: a pause after
+	// each resolved partition (its hits file is written by then).
+	auditConfigHook = func(c *audit.Config) {
+		c.Progress = func(p audit.Progress) {
+			if p.Stage == audit.StageResolve {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
 	}
 	os.Exit(run(context.Background(), append([]string{"audit"}, strings.Split(args, "\x1f")...), os.Stdin, io.Discard, os.Stderr))
 }
@@ -393,7 +413,7 @@ func testAuditResumeAfterKill(t *testing.T, ixDir string) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	} else {
-		t.Log("the resumed run completed before it could be killed while resolving")
+		t.Fatal("the resumed run completed before it could be killed while resolving")
 	}
 	// 3. Resume to the end.
 	code, stdout, stderr := audRun(t, args...)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +40,10 @@ func (e *benchEnv) auditData() (*benchAuditData, error) {
 	if e.audit != nil {
 		return e.audit, e.audit.open()
 	}
-	dumpN := max(1000, e.crmRows/2)
+	// The issue's ratio: a 1M-customer base against a 10M-identifier
+	// index. A generated person has 1.3 identifiers (every one an e-mail
+	// address, some a phone number), so 7.5 people per CRM row.
+	dumpN := max(1000, e.crmRows*15/2)
 	f := &benchAuditData{benchFixture: benchFixture{dir: filepath.Join(e.dir, "breach"), kind: index.KindEmail}}
 	src := filepath.Join(e.dir, "dump")
 	fmt.Fprintf(e.log, "bench: generating and ingesting a dump of %d people, a CRM of %d rows\n", dumpN, e.crmRows)
@@ -83,7 +87,7 @@ func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
 		return nil, err
 	}
 	res := map[string]benchMeasure{}
-	local, d, err := e.runAudit(f, "--index", f.dir)
+	local, d, _, err := e.runAudit(f, "--index", f.dir)
 	if err != nil {
 		return nil, fmt.Errorf("local audit: %w", err)
 	}
@@ -97,7 +101,18 @@ func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if err != nil {
 		return nil, err
 	}
-	remote, d, err := e.runAudit(f, "--remote", "http://"+srv.addr)
+	// The server's ceiling for identifier ranges, in the same run: a load
+	// client spreading requests over all e-mail prefixes.
+	ceiling, err := bench.Load(e.ctx, bench.LoadOptions{Addr: srv.addr, Conns: e.conns, Duration: e.loadDur,
+		URI: benchIdentRangeURI, Header: [][2]string{{"hibp-api-key", f.key}}})
+	if err == nil && ceiling.Requests == 0 {
+		err = fmt.Errorf("no successful range request (%d errors)", ceiling.Errors)
+	}
+	if err != nil {
+		srv.stop()
+		return nil, fmt.Errorf("range ceiling: %w", err)
+	}
+	remote, d, summary, err := e.runAudit(f, "--remote", "http://"+srv.addr)
 	if serr := srv.stop(); err == nil {
 		err = serr
 	}
@@ -108,8 +123,40 @@ func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
 		return nil, fmt.Errorf("remote audit: %w", err)
 	}
 	ids = float64(remote.Emails + remote.Phones)
-	res[rowAuditRemote] = benchMeasure{value: ids / d.Seconds(), note: fmt.Sprintf("%d rows, %.0f identifiers in %.1fs", remote.Rows, ids, d.Seconds())}
+	note := fmt.Sprintf("%d rows, %.0f identifiers in %.1fs", remote.Rows, ids, d.Seconds())
+	if n, secs, ok := parseAuditLookups(summary); ok && secs > 0 {
+		note += fmt.Sprintf("; %d range requests at %.0f/s, server ceiling %.0f/s (%.0f%%)",
+			n, float64(n)/secs, ceiling.ReqPerSec, 100*float64(n)/secs/ceiling.ReqPerSec)
+	}
+	res[rowAuditRemote] = benchMeasure{value: ids / d.Seconds(), note: note}
 	return res, nil
+}
+
+// benchIdentRangeURI spreads identifier range requests over the e-mail
+// prefixes (an odd multiplier visits every 6-hex prefix once per cycle).
+func benchIdentRangeURI(dst []byte, i int64) []byte {
+	p := uint32(uint64(i)*0x9E3779B1) & (1<<24 - 1)
+	dst = append(dst, "/api/v3/breachedaccount/range/"...)
+	return index.Prefix{Value: p, Digits: audit.RangeDigits}.AppendHex(dst)
+}
+
+// parseAuditLookups reads the "lookups" line of the audit summary: the
+// number of range lookups and the seconds they took.
+func parseAuditLookups(summary string) (n int64, secs float64, ok bool) {
+	for _, line := range strings.Split(summary, "\n") {
+		f := strings.Fields(line)
+		// "lookups N range lookups in DURATION (R/s)"
+		if len(f) < 6 || f[0] != "lookups" || f[4] != "in" {
+			continue
+		}
+		v, err := strconv.ParseInt(f[1], 10, 64)
+		d, derr := time.ParseDuration(f[5])
+		if err != nil || derr != nil {
+			return 0, 0, false
+		}
+		return v, d.Seconds(), true
+	}
+	return 0, 0, false
 }
 
 // checkAudit checks a report against what the generator knows: every CRM
@@ -122,18 +169,19 @@ func checkAudit(f *benchAuditData, r audit.Report) error {
 }
 
 // runAudit runs `pwndex audit` with the lookup flags given, in a child
-// process in full runs or in-process with --quick, and returns its report.
-func (e *benchEnv) runAudit(f *benchAuditData, lookup ...string) (audit.Report, time.Duration, error) {
+// process in full runs or in-process with --quick, and returns its report
+// and its summary (standard output).
+func (e *benchEnv) runAudit(f *benchAuditData, lookup ...string) (audit.Report, time.Duration, string, error) {
 	out, err := os.MkdirTemp(e.dir, "audit-")
 	if err != nil {
-		return audit.Report{}, 0, err
+		return audit.Report{}, 0, "", err
 	}
 	defer os.RemoveAll(out)
 	args := append([]string{"audit", "--out", out, "--no-resume", "--quiet"}, lookup...)
 	args = append(args, f.crm)
 	var (
-		stderr strings.Builder
-		start  = time.Now()
+		stdout, stderr strings.Builder
+		start          = time.Now()
 	)
 	if e.exe == "" {
 		os.Setenv("PWNDEX_API_KEY", f.key)
@@ -141,26 +189,26 @@ func (e *benchEnv) runAudit(f *benchAuditData, lookup ...string) (audit.Report, 
 		if f.ix != nil && lookup[0] == "--index" {
 			f.close() // audit opens the index itself
 		}
-		if code := cmdAudit(e.ctx, args[1:], nil, io.Discard, &stderr); code != 0 {
-			return audit.Report{}, 0, fmt.Errorf("exit %d: %s", code, strings.TrimSpace(stderr.String()))
+		if code := cmdAudit(e.ctx, args[1:], nil, &stdout, &stderr); code != 0 {
+			return audit.Report{}, 0, "", fmt.Errorf("exit %d: %s", code, strings.TrimSpace(stderr.String()))
 		}
 	} else {
 		f.close()
 		cmd := exec.CommandContext(e.ctx, e.exe, args...)
 		cmd.Env = append(os.Environ(), "PWNDEX_API_KEY="+f.key) // not on the command line
-		cmd.Stderr = &stderr
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
-			return audit.Report{}, 0, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+			return audit.Report{}, 0, "", fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 		}
 	}
 	d := time.Since(start)
 	data, err := os.ReadFile(filepath.Join(out, audit.FileJSON))
 	if err != nil {
-		return audit.Report{}, d, err
+		return audit.Report{}, d, "", err
 	}
 	var r audit.Report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return r, d, fmt.Errorf("%s: %w", audit.FileJSON, err)
+		return r, d, "", fmt.Errorf("%s: %w", audit.FileJSON, err)
 	}
-	return r, d, nil
+	return r, d, stdout.String(), nil
 }

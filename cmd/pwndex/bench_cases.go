@@ -104,8 +104,8 @@ func benchCases() []*benchCase {
 			name: "vet",
 			once: true, // one 1M-row run takes minutes on this machine
 			rows: []bench.Row{
-				{Name: rowVetRate, Unit: "rows/s"},
-				{Name: rowVetRSS, Unit: "MiB"},
+				{Name: rowVetRate, Unit: "rows/s", Goal: bench.AtLeast, Target: benchTargetVetRate},
+				{Name: rowVetRSS, Unit: "MiB", Goal: bench.AtMost, Target: benchTargetVetRSSMiB},
 			},
 			run: runVetBench,
 		},

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/pwndex/pwndex/api"
 	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
@@ -164,6 +166,7 @@ func benchServeChild(ctx context.Context, kind string, args []string, stdin io.R
 	fs.SetOutput(stderr)
 	dir := fs.String("index", "", "index directory (serve-api)")
 	bodyFile := fs.String("body", "", "response body file (serve-baseline)")
+	rotate := fs.Bool("rotate", false, "serve-baseline: answer /range/PREFIX with that bucket's SHA-1 body of --index, copied to memory at start")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -174,7 +177,15 @@ func benchServeChild(ctx context.Context, kind string, args []string, stdin io.R
 		cancel()
 	}()
 	f := &benchFixture{dir: *dir}
-	srv, err := startServerInProcess(ctx, kind, f, *bodyFile)
+	var (
+		srv *benchServer
+		err error
+	)
+	if *rotate && kind == "serve-baseline" {
+		srv, err = startRotatingBaseline(f)
+	} else {
+		srv, err = startServerInProcess(ctx, kind, f, *bodyFile)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex bench %s: %v\n", kind, err)
 		return 3
@@ -220,4 +231,47 @@ func benchLoadChild(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 3
 	}
 	return 0
+}
+
+// startRotatingBaseline starts a minimal fasthttp server answering
+// /range/PREFIX with the identity SHA-1 body of that bucket of the
+// fixture's index, copied into one heap arena at start: the baseline
+// server with as many distinct bodies as the range API serves (so the
+// same cache misses), and none of its headers, validators or parsing.
+func startRotatingBaseline(f *benchFixture) (*benchServer, error) {
+	if err := f.open(); err != nil {
+		return nil, err
+	}
+	off := make([]uint32, index.RangeBuckets+1)
+	var arena []byte
+	for p := range uint32(index.RangeBuckets) {
+		b, _ := f.ix.PasswordRange(index.KindSHA1, p, index.Identity)
+		arena = append(arena, b...)
+		off[p+1] = uint32(len(arena))
+	}
+	f.close()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	bodies := bench.BaselineHandler(nil)
+	h := func(ctx *fasthttp.RequestCtx) {
+		bodies(ctx)
+		path := ctx.Path()
+		var p uint32
+		if len(path) != len("/range/")+5 {
+			ctx.SetStatusCode(fasthttp.StatusBadRequest)
+			return
+		}
+		for _, c := range path[len("/range/"):] {
+			v := uint32(c - '0')
+			if c >= 'A' {
+				v = uint32(c|0x20-'a') + 10
+			}
+			p = p<<4 | v&15
+		}
+		ctx.Response.SetBodyRaw(arena[off[p]:off[p+1]])
+	}
+	s := bench.Serve(ln, h)
+	return &benchServer{addr: s.Addr, stop: s.Close}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/pwndex/pwndex/quality/testgen"
@@ -21,6 +22,13 @@ const (
 
 // benchSeedVet seeds the generated contact file.
 const benchSeedVet = 4
+
+// Targets of the vet benchmark (issue text): at least 100k rows/s on the
+// machine's 2 cores with phone validation, peak RSS under 300 MB.
+const (
+	benchTargetVetRate   = 100_000
+	benchTargetVetRSSMiB = 300e6 / (1 << 20) // 300 MB = 286 MiB
+)
 
 // vetInput generates (once) the dirty French contact file of the vet
 // benchmark with quality's generator.
@@ -37,8 +45,12 @@ func (e *benchEnv) vetInput() (string, error) {
 	return path, err
 }
 
-// runVetBench runs `pwndex vet` on the generated file: as a child process
-// (whose peak RSS the kernel reports) in full runs, in-process with --quick.
+// runVetBench runs `pwndex vet` on the generated file the way a user does:
+// the pwndex binary as a child process, whose peak RSS the kernel reports
+// (ProcessState rusage), rows/s from the wall time. Only inside a test
+// binary, which cannot run subcommands, does it run vet in-process (the RSS
+// is then the whole test process's). The note gives the child's CPU time:
+// on a shared machine rows per CPU-second is the steadier figure.
 func runVetBench(e *benchEnv) (map[string]benchMeasure, error) {
 	file, err := e.vetInput()
 	if err != nil {
@@ -54,8 +66,15 @@ func runVetBench(e *benchEnv) (map[string]benchMeasure, error) {
 		elapsed time.Duration
 		rssKB   int64
 		note    string
+		cpuNote string
 	)
-	if e.exe == "" {
+	exe := e.exe
+	if exe == "" && !testing.Testing() {
+		if x, err := os.Executable(); err == nil {
+			exe = x
+		}
+	}
+	if exe == "" {
 		start := time.Now()
 		var stderr strings.Builder
 		code := cmdVet(e.ctx, args[1:], nil, io.Discard, &stderr)
@@ -69,7 +88,7 @@ func runVetBench(e *benchEnv) (map[string]benchMeasure, error) {
 		}
 		note = "in-process: RSS of the whole process"
 	} else {
-		cmd := exec.CommandContext(e.ctx, e.exe, args...)
+		cmd := exec.CommandContext(e.ctx, exe, args...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		start := time.Now()
@@ -78,13 +97,17 @@ func runVetBench(e *benchEnv) (map[string]benchMeasure, error) {
 		if ee, ok := err.(*exec.ExitError); err != nil && !(ok && ee.ExitCode() == 1) {
 			return nil, fmt.Errorf("vet: %w: %s", err, strings.TrimSpace(stderr.String()))
 		}
+		note = "child process pwndex vet"
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			rssKB = ru.Maxrss
 		}
-		note = "child process pwndex vet"
+		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		if cpu > 0 {
+			cpuNote = fmt.Sprintf(", CPU %.1fs (%.0fk rows per CPU-second)", cpu.Seconds(), float64(e.vetRows)/cpu.Seconds()/1000)
+		}
 	}
 	return map[string]benchMeasure{
-		rowVetRate: {value: float64(e.vetRows) / elapsed.Seconds(), note: fmt.Sprintf("%d rows in %.1fs", e.vetRows, elapsed.Seconds())},
+		rowVetRate: {value: float64(e.vetRows) / elapsed.Seconds(), note: fmt.Sprintf("%d rows in %.1fs%s", e.vetRows, elapsed.Seconds(), cpuNote)},
 		rowVetRSS:  {value: float64(rssKB) / 1024, note: note},
 	}, nil
 }

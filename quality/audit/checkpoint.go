@@ -84,6 +84,14 @@ func writeFileAtomic(path string, data []byte) error {
 	return writeAtomic(path, writeBytes(data), true)
 }
 
+// writeFileNoSync writes data to path through a temporary file and rename,
+// without fsync: after a kill, path holds the old or the new content; after
+// a power loss it may be torn, so only files that carry their own checksum
+// (hits files) are written this way.
+func writeFileNoSync(path string, data []byte) error {
+	return writeAtomicMode(path, writeBytes(data), syncNone)
+}
+
 func writeBytes(data []byte) func(f *os.File) error {
 	return func(f *os.File) error {
 		_, err := f.Write(data)
@@ -94,6 +102,22 @@ func writeBytes(data []byte) func(f *os.File) error {
 // writeAtomic creates path through a temporary file filled by fill, fsync
 // and rename; with durable, the directory is fsynced too.
 func writeAtomic(path string, fill func(f *os.File) error, durable bool) error {
+	if durable {
+		return writeAtomicMode(path, fill, syncFileDir)
+	}
+	return writeAtomicMode(path, fill, syncFile)
+}
+
+// syncMode is how much of an atomic write is made durable.
+type syncMode int
+
+const (
+	syncNone    syncMode = iota // rename only
+	syncFile                    // fsync the file before the rename
+	syncFileDir                 // and the directory after it
+)
+
+func writeAtomicMode(path string, fill func(f *os.File) error, mode syncMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -110,8 +134,10 @@ func writeAtomic(path string, fill func(f *os.File) error, durable bool) error {
 	if err := fill(f); err != nil {
 		return fmt.Errorf("audit: writing %s: %w", filepath.Base(path), err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("audit: writing %s: %w", filepath.Base(path), err)
+	if mode >= syncFile {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("audit: writing %s: %w", filepath.Base(path), err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("audit: writing %s: %w", filepath.Base(path), err)
@@ -120,7 +146,7 @@ func writeAtomic(path string, fill func(f *os.File) error, durable bool) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	ok = true
-	if !durable {
+	if mode < syncFileDir {
 		return nil
 	}
 	return syncDir(dir)

@@ -58,6 +58,13 @@ type Report struct {
 	Files []string `json:"-"`
 	// Duration is the run's wall time.
 	Duration time.Duration `json:"-"`
+	// Lookups is the number of range lookups this run made (remote: the
+	// range requests, retries excluded), one per distinct kind and prefix
+	// that could match; LookupTime is the wall time of that stage. Both
+	// differ between modes (a local index rules most identifiers out with
+	// its filter), so they are not in report.json.
+	Lookups    int64         `json:"-"`
+	LookupTime time.Duration `json:"-"`
 }
 
 // BreachStat is one breach and how many customers it holds.

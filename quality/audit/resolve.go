@@ -94,6 +94,7 @@ func (a *auditor) resolve(recs []record) ([]hit, error) {
 		groups = append(groups, group{i, j})
 		i = j
 	}
+	a.lookups += int64(len(groups))
 	workers := min(a.cfg.Concurrency, len(groups))
 	var (
 		next    atomic.Int64
@@ -201,7 +202,7 @@ func writeHits(path string, hits []hit) error {
 	}
 	buf = append(buf, hitsMagic[:]...)
 	buf = binary.BigEndian.AppendUint32(buf, crc32.ChecksumIEEE(buf[:len(buf)-4]))
-	return writeAtomic(path, writeBytes(buf), false)
+	return writeFileNoSync(path, buf)
 }
 
 // validHits reports whether path is a complete hits file.

@@ -31,6 +31,7 @@ type auditor struct {
 	inputSize int64
 	resumed   bool
 	cat       *catalog
+	lookups   int64 // range lookups made by resolve
 }
 
 // Run audits the input of cfg and writes exposed.csv, report.json,
@@ -77,13 +78,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return Report{}, err
 		}
 	}
+	resolveStart := time.Now()
 	if err := a.resolveAll(ck); err != nil {
 		return Report{}, err
 	}
+	lookupTime := time.Since(resolveStart)
 	rep, err := a.writeReport(ck, t)
 	if err != nil {
 		return Report{}, err
 	}
+	rep.Lookups, rep.LookupTime = a.lookups, lookupTime
 	if err := os.RemoveAll(a.work); err != nil {
 		return rep, fmt.Errorf("audit: removing work directory: %w", err)
 	}

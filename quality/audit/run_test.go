@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/pwndex/pwndex/index"
 	"github.com/pwndex/pwndex/quality"
 )
 
@@ -176,5 +178,56 @@ func TestRunUnusableInput(t *testing.T) {
 	rep, err := Run(context.Background(), Config{Input: strings.NewReader(crmCSV), OutDir: filepath.Join(dir, "stdin"), Lookup: NewLocal(ix)})
 	if err != nil || rep.ExposedCustomers != 4 {
 		t.Fatalf("reader input: %v %+v", err, rep)
+	}
+}
+
+// rangeCounter counts the Range calls of the Lookup it wraps; it does not
+// expose the wrapped lookup's prefilter.
+type rangeCounter struct {
+	Lookup
+	calls atomic.Int64
+}
+
+func (c *rangeCounter) Range(ctx context.Context, k index.Kind, prefix uint32, dst []RangeEntry) ([]RangeEntry, error) {
+	c.calls.Add(1)
+	return c.Lookup.Range(ctx, k, prefix, dst)
+}
+
+// filteredCounter is a rangeCounter that keeps the Local's prefilter.
+type filteredCounter struct {
+	*rangeCounter
+	l *Local
+}
+
+func (c filteredCounter) mayContain(k index.Kind, h *index.Hash) bool { return c.l.mayContain(k, h) }
+
+// TestLocalPrefilter checks that the local filter spares the range
+// lookups of identifiers the index certainly lacks without changing any
+// output.
+func TestLocalPrefilter(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "crm.csv", crmCSV)
+	l := NewLocal(fixtureIndex(t))
+	plain := &rangeCounter{Lookup: l}
+	filtered := filteredCounter{&rangeCounter{Lookup: l}, l}
+	if _, err := runLocal(t, plain, in, filepath.Join(dir, "plain"), nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runLocal(t, filtered, in, filepath.Join(dir, "filtered"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameOutputs(t, outputs(t, filepath.Join(dir, "filtered")), outputs(t, filepath.Join(dir, "plain")))
+	// crmCSV: 5 valid e-mail addresses and 2 phones with distinct
+	// prefixes; 3 of the e-mail addresses and both phones are in the
+	// fixture index (bob@ and frank@ are not).
+	if n := plain.calls.Load(); n != 7 {
+		t.Errorf("without the filter: %d range lookups, want 7", n)
+	}
+	if n := filtered.calls.Load(); n != 5 {
+		t.Errorf("with the filter: %d range lookups, want 5 (the indexed identifiers)", n)
+	}
+	if rep.Lookups != filtered.calls.Load() {
+		t.Errorf("Report.Lookups = %d, the lookup saw %d calls", rep.Lookups, filtered.calls.Load())
 	}
 }

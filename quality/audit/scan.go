@@ -59,6 +59,9 @@ type scanBatch struct {
 	cnt   Counts
 	bytes int64 // input bytes consumed when the batch was cut
 	done  chan struct{}
+	// probe holds the hash passed to the prefilter: passing a local's
+	// address through an interface would move every hash to the heap.
+	probe index.Hash
 }
 
 // countingReader counts the bytes read through it.
@@ -77,6 +80,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type scanner struct {
 	t      *quality.Table
 	region string
+	filter prefilter // nil: spill every valid identifier
+}
+
+// keep reports whether a valid identifier must be spilled for lookup.
+func (s *scanner) keep(b *scanBatch, k index.Kind, h index.Hash) bool {
+	if s.filter == nil {
+		return true
+	}
+	b.probe = h
+	return s.filter.mayContain(k, &b.probe)
 }
 
 // process fills b.recs, b.bad and b.cnt from b.rows.
@@ -90,16 +103,18 @@ func (s *scanner) process(b *scanBatch) {
 			continue
 		}
 		valid, present := 0, 0
-		if s := s.t.Get(row, quality.FieldEmail); s != "" {
+		if v := s.t.Get(row, quality.FieldEmail); v != "" {
 			present++
-			h, _, err := ident.Email(s)
+			h, _, err := ident.Email(v)
 			if err != nil {
 				b.cnt.InvalidEmails++
 				b.badRow(row.Line, "email", identReason(err))
 			} else {
 				valid++
 				b.cnt.Emails++
-				b.recs = append(b.recs, record{hash: h, kind: index.KindEmail, line: line})
+				if s.keep(b, index.KindEmail, h) {
+					b.recs = append(b.recs, record{hash: h, kind: index.KindEmail, line: line})
+				}
 			}
 		}
 		region := s.region
@@ -129,7 +144,9 @@ func (s *scanner) process(b *scanBatch) {
 			}
 			nphones++
 			b.cnt.Phones++
-			b.recs = append(b.recs, record{hash: h, kind: index.KindPhone, line: line})
+			if s.keep(b, index.KindPhone, h) {
+				b.recs = append(b.recs, record{hash: h, kind: index.KindPhone, line: line})
+			}
 		}
 		switch {
 		case valid > 0:
@@ -215,6 +232,9 @@ func (a *auditor) scan(t *quality.Table, cr *countingReader, st *scanState) erro
 	}
 	ctx := a.ctx
 	s := &scanner{t: t, region: a.cfg.Region}
+	if f, ok := a.cfg.Lookup.(prefilter); ok {
+		s.filter = f
+	}
 	work := make(chan *scanBatch, a.cfg.Workers*2)
 	order := make(chan *scanBatch, a.cfg.Workers*4)
 	var wg sync.WaitGroup

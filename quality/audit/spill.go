@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pwndex/pwndex/index"
 )
@@ -49,8 +51,12 @@ type spillWriter struct {
 	files []*os.File
 	bufs  []*bufio.Writer
 	sizes []int64
-	bits  int
-	buf   [recSize]byte
+	// synced and dirty track the partitions written since the last sync:
+	// the others need no fsync.
+	synced []int64
+	dirty  []bool
+	bits   int
+	buf    [recSize]byte
 }
 
 func spillName(dir string, p int) string { return filepath.Join(dir, fmt.Sprintf("spill-%04d.bin", p)) }
@@ -61,7 +67,8 @@ func hitsName(dir string, p int) string { return filepath.Join(dir, fmt.Sprintf(
 // checkpoint's) or empty when sizes is nil.
 func openSpill(dir string, bits int, sizes []int64) (*spillWriter, error) {
 	n := 1 << uint(bits)
-	w := &spillWriter{bits: bits, files: make([]*os.File, n), bufs: make([]*bufio.Writer, n), sizes: make([]int64, n)}
+	w := &spillWriter{bits: bits, files: make([]*os.File, n), bufs: make([]*bufio.Writer, n), sizes: make([]int64, n),
+		synced: make([]int64, n), dirty: make([]bool, n)}
 	bufSize := 64 << 10
 	if n > 64 {
 		bufSize = 8 << 10
@@ -86,6 +93,7 @@ func openSpill(dir string, bits int, sizes []int64) (*spillWriter, error) {
 			return nil, fmt.Errorf("audit: spill: %w", err)
 		}
 		w.sizes[p] = size
+		w.dirty[p] = true // truncated: its size must be made durable
 		w.bufs[p] = bufio.NewWriterSize(f, bufSize)
 	}
 	return w, nil
@@ -103,17 +111,53 @@ func (w *spillWriter) add(r *record) error {
 
 // sync flushes and fsyncs every partition, so that the sizes can be
 // recorded in a checkpoint.
+// The fsyncs run concurrently (spillSyncers at a time) so that the file
+// system can commit them together rather than one journal commit each.
 func (w *spillWriter) sync() error {
 	for p, b := range w.bufs {
 		if err := b.Flush(); err != nil {
 			return fmt.Errorf("audit: spill: %w", err)
 		}
-		if err := w.files[p].Sync(); err != nil {
-			return fmt.Errorf("audit: spill: %w", err)
-		}
+		w.dirty[p] = w.dirty[p] || w.sizes[p] != w.synced[p]
+	}
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		first atomic.Pointer[error]
+	)
+	for range min(spillSyncers, len(w.files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= len(w.files) {
+					return
+				}
+				if !w.dirty[p] {
+					continue
+				}
+				if err := w.files[p].Sync(); err != nil {
+					err = fmt.Errorf("audit: spill: %w", err)
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := first.Load(); err != nil {
+		return *err
+	}
+	for p := range w.dirty {
+		w.dirty[p] = false
+		w.synced[p] = w.sizes[p]
 	}
 	return nil
 }
+
+// spillSyncers is the number of concurrent fsyncs of sync.
+const spillSyncers = 16
 
 func (w *spillWriter) close() error {
 	var first error
