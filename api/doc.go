@@ -14,13 +14,20 @@
 //
 // Password range bodies are precomputed by the index (identity, gzip and
 // brotli); the range handler picks one by Accept-Encoding and hands the
-// index's read-only slice to fasthttp without copying or allocating. Padded
-// responses (Add-Padding: true) copy the body once and append 10-209 random
-// rows with count 0; to a client accepting gzip they are served as the
-// precomputed gzip member of the real rows followed by a stored (not
-// compressed) gzip member of the padding, so nothing is compressed per
-// request. Options.PadRows pads every response to one fixed row count and
-// size instead (identity only).
+// index's read-only slice to fasthttp without copying or allocating.
+// Padded responses (Add-Padding: true) append 10-209 rows with count 0 and
+// random suffixes: a random window of a table of random rows formatted
+// once per process, so nothing is generated per request; to a client
+// accepting gzip they are served as the precomputed gzip member of the
+// real rows followed by a stored (not compressed) gzip member of the
+// padding, so nothing is compressed per request. Options.PadRows pads
+// every response to one fixed row count and size instead (identity only,
+// generated per request).
+//
+// The only copy of a range body is fasthttp's, into the connection's
+// write buffer (Options.WriteBufferSize, 64 KiB), sized so that a whole
+// dense range response, headers and padding included, leaves in one
+// write system call.
 //
 // Privacy: the server never logs client addresses, request URIs, hash
 // prefixes or API keys. fasthttp's own logger is replaced by a redacting

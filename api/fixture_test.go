@@ -101,6 +101,9 @@ func TestMain(m *testing.M) {
 	if fix != nil && fix.ix != nil {
 		fix.ix.Close()
 	}
+	if denseIx != nil {
+		denseIx.Close()
+	}
 	for _, d := range fixDirs {
 		os.RemoveAll(d)
 	}

@@ -2,8 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -99,43 +97,52 @@ func (s *Server) serveRange(ctx *fasthttp.RequestCtx, raw []byte) {
 	ctx.Response.SetBodyRaw(body)
 }
 
-// padPool recycles the buffers padding rows are generated in.
+// padPool recycles the buffers fixed-size padding rows are generated in.
 var padPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // writePadded answers a padded range: the real rows, then rows with count
-// 0 and random suffixes, as HIBP does. The real rows are copied once from
-// the precomputed body. With HIBP-style padding and a client accepting
-// gzip, the body is the precomputed gzip member of the real rows followed
-// by a second, stored (uncompressed) gzip member holding the padding: a
-// multi-member gzip stream (RFC 1952 2.2), so nothing is compressed per
-// request. Fixed-size padding (Options.PadRows) is always identity, since
-// compression would make the size depend on the content again.
+// 0 and random suffixes, as HIBP does.
+//
+// HIBP-style padding (Add-Padding: true) generates and copies nothing in
+// the handler: the body is a stream of the precomputed real rows followed
+// by a window of precomputed padding rows (see padTable), written to the
+// connection's buffered writer. With a client accepting gzip, the body
+// is the precomputed gzip member of the real rows followed by a second,
+// stored (uncompressed) gzip member holding the padding: a multi-member
+// gzip stream (RFC 1952 2.2), so nothing is compressed per request.
+//
+// Fixed-size padding (Options.PadRows) generates its rows per request and
+// is always identity, since compression would make the size depend on
+// the content again.
 func (s *Server) writePadded(ctx *fasthttp.RequestCtx, kind index.Kind, prefix uint32) {
 	body, _ := s.ix.PasswordRange(kind, prefix, index.Identity)
-	bp := padPool.Get().(*[]byte)
-	pad := s.appendPadding((*bp)[:0], kind, body)
 	resp := &ctx.Response
-	var gz []byte
-	useGzip := false
-	if s.opts.PadRows == 0 {
-		// Only where a precomputed member exists: wrapping small or empty
-		// bodies in stored gzip would only add bytes.
-		if _, ok := acceptedCodings(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)); ok && len(body) > 0 {
-			if g, ok := s.ix.PasswordRange(kind, prefix, index.Gzip); ok && len(g) > 0 {
-				gz, useGzip = g, true
-			}
-		}
-	}
-	if useGzip {
-		resp.Header.SetContentEncodingBytes(vGzip)
-		resp.AppendBody(gz)
-		appendStoredGzip(resp, pad)
-	} else {
+	if s.opts.PadRows > 0 {
+		bp := padPool.Get().(*[]byte)
+		pad := s.appendPadding((*bp)[:0], kind, body)
 		resp.AppendBody(body)
 		resp.AppendBody(pad)
+		*bp = pad
+		padPool.Put(bp)
+		return
 	}
-	*bp = pad
-	padPool.Put(bp)
+	pad := padTableOf(kind).window(len(body) == 0)
+	pb := newPaddedBody()
+	// Only where a precomputed member exists: wrapping small or empty
+	// bodies in stored gzip would only add bytes.
+	var gz []byte
+	if _, ok := acceptedCodings(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)); ok && len(body) > 0 {
+		gz, _ = s.ix.PasswordRange(kind, prefix, index.Gzip)
+	}
+	if len(gz) > 0 {
+		resp.Header.SetContentEncodingBytes(vGzip)
+		pb.add(gz)
+		pb.addStoredGzip(pad)
+	} else {
+		pb.add(body)
+		pb.add(pad)
+	}
+	resp.SetBodyStream(pb, pb.Len())
 }
 
 // appendPadding appends the padding rows for a range whose identity body
@@ -198,33 +205,6 @@ func (s *Server) appendPadding(dst []byte, kind index.Kind, body []byte) []byte 
 		}
 	}
 	return dst
-}
-
-// appendStoredGzip appends data as one gzip member of stored deflate
-// blocks (no compression).
-func appendStoredGzip(resp *fasthttp.Response, data []byte) {
-	hdr := [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
-	resp.AppendBody(hdr[:])
-	sum, size := crc32.ChecksumIEEE(data), uint32(len(data))
-	for {
-		n := min(len(data), 0xffff)
-		var bh [5]byte
-		if n == len(data) {
-			bh[0] = 1 // BFINAL, BTYPE 00 (stored)
-		}
-		binary.LittleEndian.PutUint16(bh[1:], uint16(n))
-		binary.LittleEndian.PutUint16(bh[3:], ^uint16(n))
-		resp.AppendBody(bh[:])
-		resp.AppendBody(data[:n])
-		data = data[n:]
-		if bh[0] == 1 {
-			break
-		}
-	}
-	var tr [8]byte
-	binary.LittleEndian.PutUint32(tr[:], sum)
-	binary.LittleEndian.PutUint32(tr[4:], size)
-	resp.AppendBody(tr[:])
 }
 
 // maxPadZeros bounds the digits of a padding row's count.

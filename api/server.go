@@ -36,6 +36,7 @@ func New(ix *index.Index, opts Options) (*Server, error) {
 		return nil, errors.New("api: nil index")
 	}
 	opts.setDefaults()
+	padTables() // a few milliseconds, once per process
 	uploads := make(map[string]Upload, len(opts.Uploads))
 	for p, u := range opts.Uploads {
 		uploads[p] = u
@@ -91,6 +92,7 @@ func (s *Server) FastHTTPServer() *fasthttp.Server {
 		WriteTimeout:          s.opts.WriteTimeout,
 		IdleTimeout:           s.opts.IdleTimeout,
 		ReadBufferSize:        s.opts.MaxHeaderBytes,
+		WriteBufferSize:       s.opts.WriteBufferSize,
 		MaxRequestBodySize:    s.maxBody,
 		Concurrency:           s.opts.MaxConns,
 		CloseOnShutdown:       true,
