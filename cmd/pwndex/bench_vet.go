@@ -89,6 +89,8 @@ func runVetBench(e *benchEnv) (map[string]benchMeasure, error) {
 		note = "in-process: RSS of the whole process"
 	} else {
 		cmd := exec.CommandContext(e.ctx, exe, args...)
+		peakFile := filepath.Join(out, "peak-rss")
+		cmd.Env = append(os.Environ(), "PWNDEX_PEAKRSS_FILE="+peakFile)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		start := time.Now()
@@ -97,9 +99,15 @@ func runVetBench(e *benchEnv) (map[string]benchMeasure, error) {
 		if ee, ok := err.(*exec.ExitError); err != nil && !(ok && ee.ExitCode() == 1) {
 			return nil, fmt.Errorf("vet: %w: %s", err, strings.TrimSpace(stderr.String()))
 		}
-		note = "child process pwndex vet"
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rssKB = ru.Maxrss
+		// The child's own high-water mark (VmHWM): rusage Maxrss of a
+		// child started with CLONE_VM includes this process's peak.
+		note = "child process pwndex vet, its VmHWM"
+		hwm, err := os.ReadFile(peakFile)
+		if err != nil {
+			return nil, fmt.Errorf("vet: peak RSS not recorded: %w", err)
+		}
+		if _, err := fmt.Sscanf(strings.TrimPrefix(string(hwm), "VmHWM:"), "%d", &rssKB); err != nil {
+			return nil, fmt.Errorf("vet: peak RSS %q: %w", hwm, err)
 		}
 		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		if cpu > 0 {
