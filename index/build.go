@@ -225,7 +225,9 @@ func (b *Builder) AddIdentifier(k Kind, h *Hash) error {
 func (b *Builder) sorter(k Kind) *sorter {
 	s := b.sorters[k]
 	if s == nil {
-		s = newSorter(k, b.tmp, b.opts.MemoryBudget/2)
+		// A breach build may stage all four kinds: each gets a quarter of
+		// the budget, so the build as a whole stays within it.
+		s = newSorter(k, b.tmp, b.opts.MemoryBudget/len(Kinds))
 		b.sorters[k] = s
 	}
 	return s

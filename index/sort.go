@@ -51,6 +51,12 @@ func newSorter(k Kind, dir string, budget int) *sorter {
 }
 
 func (s *sorter) add(h *Hash, n uint64) error {
+	if len(s.buf) == cap(s.buf) {
+		// Grow by hand: append's doubling would overshoot the budget.
+		nb := make([]rec, len(s.buf), min(max(2*cap(s.buf), 1024), s.max))
+		copy(nb, s.buf)
+		s.buf = nb
+	}
 	s.buf = append(s.buf, rec{*h, n})
 	s.added++
 	if len(s.buf) >= s.max {
