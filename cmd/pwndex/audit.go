@@ -16,11 +16,19 @@ import (
 	"github.com/pwndex/pwndex/quality/audit"
 )
 
+const auditUsage = `usage: pwndex audit (--index DIR | --remote URL --api-key K) [flags] FILE
+
+Reports how exposed the customers of FILE (CSV) are: exposed.csv, report.json,
+report.html and bad_rows.csv in --out. Remote mode sends only 6-hex hash prefixes.
+Exit codes: 0 done, 2 usage or unusable input, 3 internal or remote error.
+
+flags:
+`
+
 // cmdAudit implements `pwndex audit`: the breach exposure of a CRM base,
 // against a local index or a remote pwndex through the range API.
 func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("audit", auditUsage, stderr)
 	var (
 		indexDir    = fs.String("index", "", "audit against the local index in `DIR`")
 		remote      = fs.String("remote", "", "audit against the pwndex (or HIBP-compatible) range API at `URL`")
@@ -36,19 +44,9 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		quiet       = fs.Bool("quiet", false, "no progress bar")
 		ckEvery     = fs.Int("checkpoint-every", 0, "rows between checkpoints (default 200000)")
 	)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pwndex audit (--index DIR | --remote URL --api-key K) [flags] FILE")
-		fmt.Fprintln(stderr, "\nReports how exposed the customers of FILE (CSV) are: exposed.csv, report.json,")
-		fmt.Fprintln(stderr, "report.html and bad_rows.csv in --out. Remote mode sends only 6-hex hash prefixes.")
-		fmt.Fprintln(stderr, "Exit codes: 0 done, 2 usage or unusable input, 3 internal or remote error.\n\nflags:")
-		fs.PrintDefaults()
-	}
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagError(err)
 	}
 	if len(files) != 1 {
 		fmt.Fprintln(stderr, "pwndex audit: want exactly one FILE")

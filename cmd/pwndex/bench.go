@@ -30,8 +30,7 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return benchLoadChild(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("bench", "usage: pwndex bench [flags]\n       pwndex bench gen --kind hibp|dense|dump|crm [--n N] [--seed S] --out PATH\n\nflags:\n", stderr)
 	quick := fs.Bool("quick", false, "small sizes and short runs, in-process (a smoke test of the harness)")
 	only := fs.String("only", "", "run only benchmarks whose name matches this regular expression")
 	count := fs.Int("count", 0, "repetitions of each benchmark; the table shows medians (default 3, 1 with --quick)")
@@ -45,15 +44,8 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	pin := fs.Bool("pin", true, "pin each server benchmark side to its own core (taskset, GOMAXPROCS=1; not with --quick)")
 	list := fs.Bool("list", false, "list the benchmarks and exit")
 	raw := fs.String("raw", "", "also write every sample in Go benchmark format to `FILE` (for go tool benchstat)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pwndex bench [flags]\n       pwndex bench gen --kind hibp|dense|dump|crm [--n N] [--seed S] --out PATH\n\nflags:")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "pwndex bench: unexpected argument %q\n", fs.Arg(0))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 
@@ -14,12 +13,11 @@ import (
 // files against records. Exit 0 when consistent, 1 when not, 2 when the
 // index cannot be opened.
 func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("check", "usage: pwndex check [--index DIR] [--json]\n\nValidates an index. Exit status: 0 consistent, 1 problems found, 2 unusable index.\n\nflags:\n", stderr)
 	dir := fs.String("index", "./data", "index directory")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagError(err)
 	}
 	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,12 +29,7 @@ flags:
 
 // cmdIngest implements "pwndex ingest".
 func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, ingestUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("ingest", ingestUsage, stderr)
 	var (
 		dir      = fs.String("index", "./data", "index `directory`")
 		format   = fs.String("format", "auto", "input format: auto, hibp, hibp-dir, dump, combo or hashes")
@@ -51,10 +45,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		memMiB   = fs.Int("mem", 256, "sort buffer budget in `MiB`")
 	)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagError(err)
 	}
 	cfg := ingest.Config{
 		Inputs:       fs.Args(),

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"regexp"
@@ -40,12 +38,7 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		return 0
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, keysUsage+"\nflags:\n")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("keys "+sub, keysUsage+"\nflags:\n", stderr)
 	dir := fs.String("index", "./data", "index `directory`")
 	var scopes *string
 	var rate *int
@@ -63,10 +56,7 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		return 2
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagError(err)
 	}
 	want := 1
 	if sub == "list" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,12 +42,7 @@ func registerUpload(path string, u api.Upload) { uploadRoutes[path] = u }
 
 // cmdServe implements "pwndex serve".
 func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("serve", serveUsage, stderr)
 	var (
 		dir       = fs.String("index", "./data", "index `directory`")
 		addr      = fs.String("addr", api.DefaultAddr, "listen `address`")
@@ -70,10 +64,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		verbose   = fs.Bool("v", false, "log debug messages")
 	)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "pwndex serve: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))

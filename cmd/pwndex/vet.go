@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -49,8 +48,7 @@ func (c colFlags) Set(s string) error {
 // policy, 1 when it fails it, 2 on usage errors or unusable input, 3 on
 // internal errors (e.g. the output directory cannot be written).
 func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vet", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vet", "usage: pwndex vet [flags] FILE\n\nVets a contact file; writes clean.csv, rejects.csv, report.json and report.html.\nExit status: 0 pass, 1 fails the policy, 2 unusable input, 3 internal error.\n\nflags:\n", stderr)
 	out := fs.String("out", "", "output directory (default FILE.vet/)")
 	purpose := fs.String("purpose", "email", "intended use: email, sms or postal")
 	retention := fs.Float64("retention-years", 3, "maximum consent age in years (0: no limit)")
@@ -68,15 +66,8 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	now := fs.String("now", "", "reference date for consent ages, YYYY-MM-DD (default today)")
 	cols := colFlags{}
 	fs.Var(cols, "col", "map a field to a column: FIELD=HEADER or FIELD=#N (repeatable), e.g. email=Courriel_Pro")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pwndex vet [flags] FILE\n\nVets a contact file; writes clean.csv, rejects.csv, report.json and report.html.\nExit status: 0 pass, 1 fails the policy, 2 unusable input, 3 internal error.\n\nflags:")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagError(err)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
