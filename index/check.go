@@ -76,10 +76,7 @@ func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 func checkGen(ctx context.Context, g *generation, kc *KindCheck, problem func(string, ...any)) error {
 	k := g.kind
 	hl := k.HashLen()
-	main := g.text
-	if !k.IsPassword() {
-		main = g.bin
-	}
+	main := g.records()
 	for _, r := range []*rangeFile{main, g.gz, g.br} {
 		if r != nil && xxhash.Sum64(r.body) != r.bodySum {
 			problem("%s: range file body checksum mismatch", k)
@@ -105,12 +102,7 @@ func checkGen(ctx context.Context, g *generation, kc *KindCheck, problem func(st
 			return ctx.Err()
 		}
 		body := main.bucket(b)
-		p := Prefix{Value: b, Digits: 5}
-		if k.IsPassword() {
-			es, err = appendTextEntries(es[:0], k, b, body, p)
-		} else {
-			es, err = appendBinaryEntries(es[:0], k, body, p)
-		}
+		es, err = appendBucket(es[:0], k, b, body, Prefix{Value: b, Digits: 5})
 		if err != nil {
 			mismatch("%s: bucket %05X: %v", k, b, err)
 			continue

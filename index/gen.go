@@ -118,6 +118,15 @@ func openGeneration(dir string, k Kind) (*generation, error) {
 	return g, nil
 }
 
+// records returns the range file that holds every record: the identity
+// text for password kinds, the binary records for identifier kinds.
+func (g *generation) records() *rangeFile {
+	if g.kind.IsPassword() {
+		return g.text
+	}
+	return g.bin
+}
+
 func (g *generation) close() error {
 	if g == nil {
 		return nil

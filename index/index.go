@@ -350,10 +350,16 @@ func (ix *Index) AppendRange(dst []Entry, k Kind, p Prefix) ([]Entry, error) {
 		return dst, nil
 	}
 	b := p.Value >> (4 * uint(p.Digits-5))
+	return appendBucket(dst, k, b, g.records().bucket(b), p)
+}
+
+// appendBucket parses bucket b of kind k's record range file (identity text
+// for passwords, binary records for identifiers), keeping entries matching p.
+func appendBucket(dst []Entry, k Kind, b uint32, body []byte, p Prefix) ([]Entry, error) {
 	if k.IsPassword() {
-		return appendTextEntries(dst, k, b, g.text.bucket(b), p)
+		return appendTextEntries(dst, k, b, body, p)
 	}
-	return appendBinaryEntries(dst, k, g.bin.bucket(b), p)
+	return appendBinaryEntries(dst, k, body, p)
 }
 
 // appendTextEntries parses an identity password bucket.

@@ -543,12 +543,7 @@ func forEachRecord(dir string, k Kind, fn func(e *Entry)) error {
 		if len(body) == 0 {
 			continue
 		}
-		p := Prefix{Value: b, Digits: 5}
-		if k.IsPassword() {
-			es, err = appendTextEntries(es[:0], k, b, body, p)
-		} else {
-			es, err = appendBinaryEntries(es[:0], k, body, p)
-		}
+		es, err = appendBucket(es[:0], k, b, body, Prefix{Value: b, Digits: 5})
 		if err != nil {
 			return fmt.Errorf("bucket %05X: %w", b, err)
 		}
