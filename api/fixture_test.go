@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/binary"
@@ -301,15 +302,21 @@ func (f *fixture) body(k index.Kind, prefix string) string {
 	return strings.Join(f.rows[k][strings.ToUpper(prefix)], "\r\n")
 }
 
-// startServer runs a Server on 127.0.0.1:0 until the test ends and
-// returns it with its base URL ("http://127.0.0.1:port").
+// startServer runs a Server over the shared fixture on 127.0.0.1:0 until
+// the test ends and returns it with its base URL ("http://127.0.0.1:port").
 func startServer(t testing.TB, opts Options) (*Server, string) {
 	t.Helper()
-	f := getFixture(t)
+	return serveIndex(t, getFixture(t).ix, opts)
+}
+
+// serveIndex is startServer over any index. The server stops in a
+// t.Cleanup, so an index closed by an earlier-registered cleanup outlives it.
+func serveIndex(t testing.TB, ix *index.Index, opts Options) (*Server, string) {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = discardLogger()
 	}
-	s, err := New(f.ix, opts)
+	s, err := New(ix, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -340,10 +347,23 @@ var rawClient = &http.Client{
 	Transport: &http.Transport{DisableCompression: true},
 }
 
-// get performs a request with headers given as "Name: value" pairs.
+// get performs a request without a body, with headers given as
+// "Name: value" pairs.
 func get(t testing.TB, method, url string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	return request(t, method, url, nil, headers...)
+}
+
+// post performs a POST of body, with headers as for get.
+func post(t testing.TB, url string, body []byte, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	return request(t, "POST", url, bytes.NewReader(body), headers...)
+}
+
+// request performs a request and reads the whole response body.
+func request(t testing.TB, method, url string, body io.Reader, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,26 +16,6 @@ import (
 
 	"github.com/pwndex/pwndex/index"
 )
-
-func post(t testing.TB, url string, body []byte, headers ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	resp, err := rawClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return resp, b.Bytes()
-}
 
 func TestAudit(t *testing.T) {
 	f := getFixture(t)

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -428,7 +427,7 @@ func TestValidatorsFollowCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
+	t.Cleanup(func() { ix.Close() }) // after the server's cleanup
 	commit := func(name, pw string) {
 		b, err := ix.NewBreachBuilder(index.Breach{Name: name, BreachDate: "2020-01-02"}, index.BuildOptions{})
 		if err != nil {
@@ -443,19 +442,7 @@ func TestValidatorsFollowCommits(t *testing.T) {
 		}
 	}
 	commit("First", "first-password")
-	s, err := New(ix, Options{Logger: discardLogger(), RefreshInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + ln.Addr().String()
+	_, base := serveIndex(t, ix, Options{RefreshInterval: 20 * time.Millisecond})
 
 	p := sha1Hex("second-password")[:5]
 	resp1, body := get(t, "GET", base+"/range/"+p)
