@@ -106,9 +106,9 @@ func (s *Server) FastHTTPServer() *fasthttp.Server {
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		ContinueHandler:              s.continueOK,
-		Concurrency:           s.opts.MaxConns,
-		CloseOnShutdown:       true,
-		NoDefaultContentType:  true,
+		Concurrency:                  s.opts.MaxConns,
+		CloseOnShutdown:              true,
+		NoDefaultContentType:         true,
 	}
 }
 
