@@ -99,16 +99,17 @@ func (s *Server) FastHTTPServer() *fasthttp.Server {
 		IdleTimeout:           s.opts.IdleTimeout,
 		ReadBufferSize:        s.opts.MaxHeaderBytes,
 		WriteBufferSize:       s.opts.WriteBufferSize,
+		MaxRequestBodySize:    s.maxBody,
+		Concurrency:           s.opts.MaxConns,
+		CloseOnShutdown:       true,
+		NoDefaultContentType:  true,
+
 		// Bodies are streamed: only the headers and at most 8 KiB of a
 		// body are read before the handler, which checks the key and the
 		// route's limit first (body.go).
-		MaxRequestBodySize:           s.maxBody,
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		ContinueHandler:              s.continueOK,
-		Concurrency:                  s.opts.MaxConns,
-		CloseOnShutdown:              true,
-		NoDefaultContentType:         true,
 	}
 }
 
