@@ -72,6 +72,10 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int) ([]byte, func(), 
 	cl := ctx.Request.Header.ContentLength()
 	tooLarge := func(n int) error {
 		ctx.SetConnectionClose()
+		if n < 0 { // chunked: the full size is unknown
+			return &bodyError{fasthttp.StatusRequestEntityTooLarge,
+				fmt.Sprintf("Request body exceeds the limit of %d bytes", limit)}
+		}
 		return &bodyError{fasthttp.StatusRequestEntityTooLarge,
 			fmt.Sprintf("Request body of %d bytes exceeds the limit of %d", n, limit)}
 	}
@@ -102,36 +106,44 @@ func (s *Server) readBody(ctx *fasthttp.RequestCtx, limit int) ([]byte, func(), 
 		}
 		return buf, release, nil
 	}
-	// Chunked: charge and grow step by step.
+	// Chunked: charge and grow step by step, up to the limit; one byte
+	// more is read into a spare array to tell a body at the limit from a
+	// larger one.
 	var buf []byte
 	for {
 		if len(buf) == cap(buf) {
-			if len(buf) > limit {
-				return nil, release, tooLarge(len(buf))
+			if cap(buf) >= limit {
+				var one [1]byte
+				n, err := io.ReadFull(stream, one[:])
+				if n > 0 {
+					return nil, release, tooLarge(-1)
+				}
+				if errors.Is(err, io.EOF) {
+					return buf, release, nil
+				}
+				ctx.SetConnectionClose()
+				return nil, release, readFailure(err)
 			}
-			if !s.bodies.take(bodyStep) {
+			step := min(bodyStep, limit-cap(buf))
+			if !s.bodies.take(int64(step)) {
 				ctx.SetConnectionClose()
 				return nil, release, errBodyBudget
 			}
-			charged += bodyStep
-			nb := make([]byte, len(buf), cap(buf)+bodyStep)
+			charged += int64(step)
+			nb := make([]byte, len(buf), cap(buf)+step)
 			copy(nb, buf)
 			buf = nb
 		}
 		n, err := stream.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if errors.Is(err, io.EOF) {
-			break
+			return buf, release, nil
 		}
 		if err != nil {
 			ctx.SetConnectionClose()
 			return nil, release, readFailure(err)
 		}
 	}
-	if len(buf) > limit {
-		return nil, release, tooLarge(len(buf))
-	}
-	return buf, release, nil
 }
 
 // readFailure maps a body read error to 408 (timeout) or 400.

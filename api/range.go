@@ -279,10 +279,9 @@ func preflight(ctx *fasthttp.RequestCtx, allowHeaders []byte) {
 func (s *Server) corruptRange(ctx *fasthttp.RequestCtx, err error) {
 	s.metrics.corruptBodies.Add(1)
 	s.opts.Logger.Error("api: refusing to serve a corrupt range body; run pwndex check and re-ingest", "err", err)
+	ctx.Response.Reset() // no validator, coding or cache header of the range
 	h := &ctx.Response.Header
-	h.Del(fasthttp.HeaderContentEncoding)
-	h.Del(fasthttp.HeaderETag)
-	h.Del(fasthttp.HeaderLastModified)
+	h.SetCanonical(hACAO, vStar)
 	h.SetCanonical(hCacheControl, vNoStore)
 	textError(ctx, fasthttp.StatusInternalServerError, "Internal error")
 }
