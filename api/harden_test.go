@@ -55,6 +55,9 @@ func heapPeak() (stop func() uint64) {
 	return func() uint64 { close(done); <-finished; return peak.Load() }
 }
 
+// zeros64K is the body every hostile upload sends from (read-only).
+var zeros64K [64 << 10]byte
+
 // hostileUpload dials addr (from local, if set), sends a POST of path
 // announcing n body bytes without a key and keeps writing zeros until the
 // server stops it or n bytes are sent. It returns the response status, or
@@ -86,7 +89,7 @@ func hostileUpload(addr, local, path string, n int, header string) int {
 		st, _ := strconv.Atoi(f[1])
 		status <- st
 	}()
-	buf := make([]byte, 64<<10)
+	buf := zeros64K[:]
 	for sent := 0; sent < n; sent += len(buf) {
 		if _, err := c.Write(buf); err != nil {
 			break
