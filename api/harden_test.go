@@ -461,3 +461,42 @@ func TestCorruptRangeNotServed(t *testing.T) {
 		})
 	}
 }
+
+// TestBareLFAnsweredAtOnce: requests whose header lines end in a bare LF
+// are refused with 400 well before the read timeout.
+func TestBareLFAnsweredAtOnce(t *testing.T) {
+	_, base := startServer(t, Options{ReadTimeout: 5 * time.Second})
+	addr := strings.TrimPrefix(base, "http://")
+	for _, tc := range []struct{ req, want string }{
+		{"GET /healthz HTTP/1.1\nHost: x\n\n", "400"},
+		{"GET /healthz HTTP/1.1\r\nHost: x\n\n", "400"},
+		{"GET /healthz HTTP/1.0\n\n", "400"},
+		{"POST /v1/audit?kind=sha1 HTTP/1.1\nHost: x\nContent-Length: 3\n\nabc", "400"},
+		{"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "200"},
+		// A CRLF header followed by an LF-separated body is fine.
+		{"POST /v1/audit?kind=sha1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\na\nb\n", "401"},
+	} {
+		start := time.Now()
+		st := rawRequest(t, addr, []byte(tc.req))
+		if d := time.Since(start); !strings.Contains(st, " "+tc.want+" ") || d > time.Second {
+			t.Errorf("%q: %q after %v, want %s within 1s", tc.req, st, d, tc.want)
+		}
+	}
+	// Keep-alive: the second CRLF request on a connection is served too.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	for i := range 2 {
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("keep-alive request %d: %v %v", i, resp, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}

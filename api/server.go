@@ -119,7 +119,7 @@ func (s *Server) FastHTTPServer() *fasthttp.Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.FastHTTPServer()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(lfGuardListener{ln}) }()
 	tick := time.NewTicker(s.opts.RefreshInterval)
 	defer tick.Stop()
 	for {
