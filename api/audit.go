@@ -45,10 +45,14 @@ func (s *Server) serveAudit(ctx *fasthttp.RequestCtx) {
 		jsonError(ctx, fasthttp.StatusBadRequest, "kind: "+err.Error())
 		return
 	}
-	body := ctx.Request.Body()
-	if len(body) > s.opts.MaxAuditBytes {
-		jsonError(ctx, fasthttp.StatusRequestEntityTooLarge,
-			fmt.Sprintf("body of %d bytes exceeds the limit of %d", len(body), s.opts.MaxAuditBytes))
+	body, release, err := s.readBody(ctx, s.opts.MaxAuditBytes)
+	defer release()
+	if err != nil {
+		be := err.(*bodyError)
+		if be.status == fasthttp.StatusServiceUnavailable {
+			ctx.Response.Header.SetCanonical(hRetryAfter, []byte("1"))
+		}
+		jsonError(ctx, be.status, be.msg)
 		return
 	}
 	hashes, status, err := parseAuditBody(body, kind, s.opts.MaxAuditHashes)

@@ -23,13 +23,18 @@ const hAPIKey = "hibp-api-key"
 // authorize checks the hibp-api-key header for scope and the key's rate
 // limit. On failure it writes the HIBP-style JSON error and returns false.
 func (s *Server) authorize(ctx *fasthttp.RequestCtx, scope string) (index.APIKey, bool) {
+	if s.authThrottled(ctx) {
+		return index.APIKey{}, false
+	}
 	secret := ctx.Request.Header.Peek(hAPIKey)
 	if len(secret) == 0 {
+		s.authFailed(ctx)
 		jsonError(ctx, fasthttp.StatusUnauthorized, "Access denied due to missing hibp-api-key.")
 		return index.APIKey{}, false
 	}
 	key, ok := s.ix.AuthAPIKey(string(secret))
 	if !ok {
+		s.authFailed(ctx)
 		jsonError(ctx, fasthttp.StatusUnauthorized, "Access denied due to invalid hibp-api-key.")
 		return index.APIKey{}, false
 	}

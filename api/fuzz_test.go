@@ -134,3 +134,40 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLFGuard checks the bare-LF watch of a connection's first header
+// against a reference written independently: within the bytes up to the
+// first CR LF CR LF, is there an LF not preceded by CR? The input is fed
+// in two reads split at every position mod 7.
+func FuzzLFGuard(f *testing.F) {
+	for _, s := range []string{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\nHost: x\n\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody\n", "\n", "\r\r\n\n", ""} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, cut uint8) {
+		want := false
+		end := bytes.Index(in, []byte("\r\n\r\n"))
+		head := in
+		if end >= 0 {
+			head = in[:end+4]
+		}
+		for i, c := range head {
+			if c == '\n' && (i == 0 || head[i-1] != '\r') {
+				want = true
+				break
+			}
+		}
+		var c lfGuardConn
+		k := 0
+		if len(in) > 0 {
+			k = int(cut) % (len(in) + 1)
+		}
+		c.scan(in[:k])
+		if !c.done && !c.bad {
+			c.scan(in[k:])
+		}
+		if c.bad != want {
+			t.Fatalf("%q: bad %v, want %v", in, c.bad, want)
+		}
+	})
+}

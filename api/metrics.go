@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -28,6 +29,13 @@ type metrics struct {
 	requests [numRoutes][maxStatus]atomic.Uint64
 	buckets  [numRoutes][len(latencyBuckets) + 1]atomic.Uint64
 	sumNanos [numRoutes]atomic.Uint64
+	// panics counts handler panics recovered (answered 500).
+	panics atomic.Uint64
+	// authThrottled counts requests refused after repeated failed
+	// authentication from one client.
+	authThrottled atomic.Uint64
+	// corruptBodies counts range bodies refused for failing their checksum.
+	corruptBodies atomic.Uint64
 }
 
 func newMetrics() *metrics { return new(metrics) }
@@ -82,6 +90,20 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 		b = fmt.Appendf(b, "pwndex_http_request_duration_seconds_sum{route=%q} %s\n", routeNames[r],
 			strconv.FormatFloat(float64(m.sumNanos[r].Load())/1e9, 'g', -1, 64))
 		b = fmt.Appendf(b, "pwndex_http_request_duration_seconds_count{route=%q} %d\n", routeNames[r], total)
+	}
+	b = append(b, "# HELP pwndex_http_panics_total Handler panics recovered and answered 500.\n# TYPE pwndex_http_panics_total counter\n"...)
+	b = fmt.Appendf(b, "pwndex_http_panics_total %d\n", m.panics.Load())
+	b = append(b, "# HELP pwndex_http_auth_throttled_total Requests refused after repeated failed authentication.\n# TYPE pwndex_http_auth_throttled_total counter\n"...)
+	b = fmt.Appendf(b, "pwndex_http_auth_throttled_total %d\n", m.authThrottled.Load())
+	b = append(b, "# HELP pwndex_range_corrupt_total Range bodies refused for failing their checksum.\n# TYPE pwndex_range_corrupt_total counter\n"...)
+	b = fmt.Appendf(b, "pwndex_range_corrupt_total %d\n", m.corruptBodies.Load())
+	b = append(b, "# HELP pwndex_http_body_bytes_in_flight Request body bytes buffered now.\n# TYPE pwndex_http_body_bytes_in_flight gauge\n"...)
+	b = fmt.Appendf(b, "pwndex_http_body_bytes_in_flight %d\n", s.bodies.used.Load())
+	b = append(b, "# HELP pwndex_goroutines Goroutines in the process.\n# TYPE pwndex_goroutines gauge\n"...)
+	b = fmt.Appendf(b, "pwndex_goroutines %d\n", runtime.NumGoroutine())
+	if n := openFDs(); n >= 0 {
+		b = append(b, "# HELP pwndex_open_fds Open file descriptors of the process.\n# TYPE pwndex_open_fds gauge\n"...)
+		b = fmt.Appendf(b, "pwndex_open_fds %d\n", n)
 	}
 	sn := s.cache.Load()
 	b = append(b, "# HELP pwndex_http_requests_in_flight Requests being handled.\n# TYPE pwndex_http_requests_in_flight gauge\n"...)

@@ -24,6 +24,7 @@ const (
 	DefaultMaxAuditBytes   = 8 << 20
 	DefaultMaxAuditHashes  = 100_000
 	DefaultUploadMaxBytes  = 16 << 20
+	DefaultMaxBodyMemory   = 64 << 20
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultRefreshInterval = 5 * time.Second
 )
@@ -90,6 +91,12 @@ type Options struct {
 	// MaxAuditBytes and MaxAuditHashes bound one /v1/audit request (413).
 	MaxAuditBytes, MaxAuditHashes int
 
+	// MaxBodyMemory bounds the bytes of all request bodies buffered at
+	// once, over all requests in flight (default DefaultMaxBodyMemory,
+	// raised to the largest single body limit if below it). A request
+	// whose body does not fit answers 503 with Retry-After.
+	MaxBodyMemory int
+
 	// Uploads maps a path (e.g. "/v1/vet") to an extra POST route.
 	Uploads map[string]Upload
 
@@ -129,4 +136,5 @@ func (o *Options) setDefaults() {
 	defInt(&o.DefaultRatePerMinute, DefaultRatePerMinute)
 	defInt(&o.MaxAuditBytes, DefaultMaxAuditBytes)
 	defInt(&o.MaxAuditHashes, DefaultMaxAuditHashes)
+	defInt(&o.MaxBodyMemory, DefaultMaxBodyMemory)
 }

@@ -65,10 +65,14 @@ func (s *Server) serveRange(ctx *fasthttp.RequestCtx, raw []byte) {
 	if !padded {
 		var ok bool
 		enc = pickEncoding(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding))
-		body, ok = s.ix.PasswordRange(kind, p.Value, enc)
-		if !ok && enc != index.Identity {
+		body, ok, err = s.ix.PasswordRangeChecked(kind, p.Value, enc)
+		if err == nil && !ok && enc != index.Identity {
 			enc = index.Identity
-			body, ok = s.ix.PasswordRange(kind, p.Value, enc)
+			body, ok, err = s.ix.PasswordRangeChecked(kind, p.Value, enc)
+		}
+		if err != nil {
+			s.corruptRange(ctx, err)
+			return
 		}
 		if !ok || len(body) == 0 {
 			// An empty range (or a kind never built) has an empty body,
@@ -115,7 +119,11 @@ var padPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &
 // is always identity, since compression would make the size depend on
 // the content again.
 func (s *Server) writePadded(ctx *fasthttp.RequestCtx, kind index.Kind, prefix uint32) {
-	body, _ := s.ix.PasswordRange(kind, prefix, index.Identity)
+	body, _, err := s.ix.PasswordRangeChecked(kind, prefix, index.Identity)
+	if err != nil {
+		s.corruptRange(ctx, err)
+		return
+	}
 	resp := &ctx.Response
 	if s.opts.PadRows > 0 {
 		bp := padPool.Get().(*[]byte)
@@ -132,7 +140,10 @@ func (s *Server) writePadded(ctx *fasthttp.RequestCtx, kind index.Kind, prefix u
 	// bodies in stored gzip would only add bytes.
 	var gz []byte
 	if _, ok := acceptedCodings(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)); ok && len(body) > 0 {
-		gz, _ = s.ix.PasswordRange(kind, prefix, index.Gzip)
+		if gz, _, err = s.ix.PasswordRangeChecked(kind, prefix, index.Gzip); err != nil {
+			s.corruptRange(ctx, err)
+			return
+		}
 	}
 	if len(gz) > 0 {
 		resp.Header.SetContentEncodingBytes(vGzip)
@@ -261,4 +272,16 @@ func preflight(ctx *fasthttp.RequestCtx, allowHeaders []byte) {
 	h.SetCanonical(hACAH, allowHeaders)
 	h.SetCanonical(hACMA, vMaxAge)
 	ctx.Response.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// corruptRange answers 500 for a range bucket that failed its checksum,
+// never its bytes. The log line names the file (err does), not the prefix.
+func (s *Server) corruptRange(ctx *fasthttp.RequestCtx, err error) {
+	s.metrics.corruptBodies.Add(1)
+	s.opts.Logger.Error("api: refusing to serve a corrupt range body; run pwndex check and re-ingest", "err", err)
+	ctx.Response.Reset() // no validator, coding or cache header of the range
+	h := &ctx.Response.Header
+	h.SetCanonical(hACAO, vStar)
+	h.SetCanonical(hCacheControl, vNoStore)
+	textError(ctx, fasthttp.StatusInternalServerError, "Internal error")
 }

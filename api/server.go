@@ -27,6 +27,10 @@ type Server struct {
 	inFly   atomic.Int64
 	maxFly  int64
 	maxBody int
+	// bodies bounds the memory of request bodies in flight (body.go).
+	bodies budget
+	// authFails throttles failed authentication per client (authguard.go).
+	authFails *authThrottle
 }
 
 // New returns a Server for ix. The index must stay open while the server
@@ -69,6 +73,8 @@ func New(ix *index.Index, opts Options) (*Server, error) {
 		}
 		s.maxBody = max(s.maxBody, n)
 	}
+	s.bodies.max = int64(max(opts.MaxBodyMemory, s.maxBody))
+	s.authFails = newAuthThrottle()
 	if err := s.refresh(); err != nil {
 		return nil, err
 	}
@@ -97,6 +103,13 @@ func (s *Server) FastHTTPServer() *fasthttp.Server {
 		Concurrency:           s.opts.MaxConns,
 		CloseOnShutdown:       true,
 		NoDefaultContentType:  true,
+
+		// Bodies are streamed: only the headers and at most 8 KiB of a
+		// body are read before the handler, which checks the key and the
+		// route's limit first (body.go).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ContinueHandler:              s.continueOK,
 	}
 }
 
@@ -106,7 +119,7 @@ func (s *Server) FastHTTPServer() *fasthttp.Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.FastHTTPServer()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(lfGuardListener{ln}) }()
 	tick := time.NewTicker(s.opts.RefreshInterval)
 	defer tick.Stop()
 	for {
@@ -223,6 +236,23 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	path := ctx.Path()
 	r := routeOf(path)
+	defer func() {
+		if p := recover(); p != nil {
+			s.recovered(ctx, r, p)
+		}
+		finishBody(ctx)
+		s.inFly.Add(-1)
+		d := time.Since(start)
+		status := ctx.Response.StatusCode()
+		s.metrics.observe(r, status, d)
+		if s.opts.AccessLog {
+			s.opts.Logger.Info("request", "route", routeNames[r], "status", status, "duration", d)
+		}
+	}()
+	if r != routeAudit && r != routeNotFound && hasBody(&ctx.Request.Header) {
+		refuseBody(ctx)
+		return
+	}
 	switch r {
 	case routeRange:
 		s.serveRange(ctx, path[len(pathRange):])
@@ -251,13 +281,6 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		} else {
 			textError(ctx, fasthttp.StatusNotFound, "Not found")
 		}
-	}
-	s.inFly.Add(-1)
-	d := time.Since(start)
-	status := ctx.Response.StatusCode()
-	s.metrics.observe(r, status, d)
-	if s.opts.AccessLog {
-		s.opts.Logger.Info("request", "route", routeNames[r], "status", status, "duration", d)
 	}
 }
 

@@ -19,18 +19,25 @@ func (s *Server) serveUpload(ctx *fasthttp.RequestCtx, u *Upload) {
 		limit = DefaultUploadMaxBytes
 	}
 	if cl := ctx.Request.Header.ContentLength(); cl > limit {
+		ctx.SetConnectionClose()
 		textError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("Request body of %d bytes exceeds the limit of %d", cl, limit))
 		return
 	}
-	body := ctx.Request.Body()
-	if len(body) > limit {
-		textError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("Request body of %d bytes exceeds the limit of %d", len(body), limit))
-		return
-	}
+	// The key is checked on the headers, before any body byte is read.
 	if u.Scope != "" {
 		if _, ok := s.authorize(ctx, u.Scope); !ok {
 			return
 		}
+	}
+	body, release, err := s.readBody(ctx, limit)
+	defer release()
+	if err != nil {
+		be := err.(*bodyError)
+		if be.status == fasthttp.StatusServiceUnavailable {
+			ctx.Response.Header.SetCanonical(hRetryAfter, []byte("1"))
+		}
+		textError(ctx, be.status, be.msg)
+		return
 	}
 	query := make(map[string]string)
 	for k, v := range ctx.QueryArgs().All() {

@@ -310,14 +310,27 @@ func (ix *Index) Lookup(k Kind, h *Hash) (Entry, bool, error) {
 // The Identity body is empty for an empty range or a kind with no data. ok
 // is false if the encoding was not built for this bucket (compression is
 // precomputed only for bodies of at least 1 KiB): callers then serve the
-// Identity body.
+// Identity body. A body failing its checksum is never returned: ok is then
+// false too; servers use PasswordRangeChecked to tell the two apart.
 func (ix *Index) PasswordRange(k Kind, prefix uint32, enc Encoding) (body []byte, ok bool) {
-	if !k.IsPassword() || prefix >= RangeBuckets {
+	body, ok, err := ix.PasswordRangeChecked(k, prefix, enc)
+	if err != nil {
 		return nil, false
+	}
+	return body, ok
+}
+
+// PasswordRangeChecked is PasswordRange with the bucket's checksum failure
+// reported: err wraps ErrRangeCorrupt and body is nil when the bucket's
+// bytes do not match the checksum written at ingest. A bucket is verified
+// the first time this process reads it, then remembered.
+func (ix *Index) PasswordRangeChecked(k Kind, prefix uint32, enc Encoding) (body []byte, ok bool, err error) {
+	if !k.IsPassword() || prefix >= RangeBuckets {
+		return nil, false, nil
 	}
 	g := ix.gen(k)
 	if g == nil {
-		return nil, enc == Identity
+		return nil, enc == Identity, nil
 	}
 	var r *rangeFile
 	switch enc {
@@ -329,13 +342,16 @@ func (ix *Index) PasswordRange(k Kind, prefix uint32, enc Encoding) (body []byte
 		r = g.br
 	}
 	if r == nil {
-		return nil, false
+		return nil, false, nil
 	}
-	body = r.bucket(prefix)
+	body, err = r.checkedBucket(prefix)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s %s range: %w", k, encName(enc), err)
+	}
 	if enc != Identity && len(body) == 0 {
-		return nil, false // small or empty bucket: no compressed form
+		return nil, false, nil // small or empty bucket: no compressed form
 	}
-	return body, true
+	return body, true, nil
 }
 
 // AppendRange appends all entries of kind k whose hash starts with p, in
@@ -350,7 +366,11 @@ func (ix *Index) AppendRange(dst []Entry, k Kind, p Prefix) ([]Entry, error) {
 		return dst, nil
 	}
 	b := p.Value >> (4 * uint(p.Digits-5))
-	return appendBucket(dst, k, b, g.records().bucket(b), p)
+	body, err := g.records().checkedBucket(b)
+	if err != nil {
+		return dst, fmt.Errorf("%s range: %w", k, err)
+	}
+	return appendBucket(dst, k, b, body, p)
 }
 
 // appendBucket parses bucket b of kind k's record range file (identity text

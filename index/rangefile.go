@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/cespare/xxhash/v2"
@@ -17,7 +18,7 @@ import (
 // no rendering per request. All integers little-endian.
 //
 //	offset  size          field
-//	0       8             magic "PWNDXRG1"
+//	0       8             magic "PWNDXRG2"
 //	8       4             format version (FormatVersion)
 //	12      1             kind
 //	13      1             encoding: 0 identity text, 1 gzip, 2 brotli, 3 binary records
@@ -27,10 +28,12 @@ import (
 //	24      8             records in the file
 //	32      8             body length L
 //	40      8             xxhash64 of the body
-//	48      8             xxhash64 of the offset table
+//	48      8             xxhash64 of the offset and bucket checksum tables
 //	56      8             xxhash64 of bytes [0, 56)
 //	64      8*(B+1)       offset table: bucket i is body[off[i]:off[i+1]]
-//	64+8(B+1) L           body
+//	64+8(B+1) 4*B         bucket checksum table: low 32 bits of xxhash64 of
+//	                      bucket i's body (of the empty string if empty)
+//	64+12B+8  L           body
 //
 // Identity text bodies are exactly what api.pwnedpasswords.com returns:
 // "SUFFIX:COUNT" lines, upper-case hex, CRLF between lines, none after the
@@ -42,10 +45,34 @@ import (
 // same records as the generation's Badger store (Check verifies it). A file
 // is written under a temporary name, synced and only then renamed into a
 // generation directory, which itself only becomes live by a metadata commit.
+//
+// Checksum invariants (format 2, "PWNDXRG2"):
+//   - header[56] = xxhash64(header[0:56]); header[48] = xxhash64 of the
+//     offset table followed by the bucket checksum table; header[40] =
+//     xxhash64(body). Open verifies the first two (12 MiB read once) and the
+//     offset table's monotony; Check verifies the third.
+//   - sum[i] = uint32(xxhash64(body[off[i]:off[i+1]])) for every bucket i,
+//     empty ones included, for every encoding (identity, gzip, brotli,
+//     binary records): the bytes a client would receive.
+//   - No bucket body leaves this package unverified: checkedBucket compares
+//     a bucket with sum[i] the first time this process reads it (a bit per
+//     bucket remembers success; a failure is never remembered, so it is
+//     reported on every read) and returns ErrRangeCorrupt instead of bytes.
+//     Verifying once per process costs one atomic load per later read; a
+//     flip made in the file after a bucket was verified is caught by Check,
+//     not by serving (the page cache is trusted once read).
+//
+// Files of format 1 ("PWNDXRG1", no bucket checksums) are refused at open
+// with a message asking to re-ingest into a new directory: serving them
+// could send a flipped byte, and verifying their whole body at open would
+// cost a full read of the index at every start.
 
 const (
-	rangeMagic     = "PWNDXRG1"
+	rangeMagic     = "PWNDXRG2"
+	rangeMagicV1   = "PWNDXRG1"
 	rangeHeaderLen = 64
+	// rangeTablesLen is the bytes of the offset and bucket checksum tables.
+	rangeTablesLen = 8*(RangeBuckets+1) + 4*RangeBuckets
 	// RangeBuckets is the number of 5-hex buckets in a range file.
 	RangeBuckets = 1 << 20
 
@@ -59,7 +86,8 @@ type rangeWriter struct {
 	w       *bufio.Writer
 	sum     *xxhash.Digest
 	offsets []uint64
-	next    uint32 // next bucket whose start offset is unset
+	sums    []uint32 // bucket checksums
+	next    uint32   // next bucket whose start offset is unset
 	pos     uint64
 	records uint64
 	kind    Kind
@@ -71,14 +99,15 @@ func createRangeFile(path string, k Kind, enc uint8) (*rangeWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create range file: %w", err)
 	}
-	dataStart := int64(rangeHeaderLen + 8*(RangeBuckets+1))
+	dataStart := int64(rangeHeaderLen + rangeTablesLen)
 	if _, err := f.Seek(dataStart, 0); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("range file: %w", err)
 	}
 	return &rangeWriter{
 		path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), sum: xxhash.New(),
-		offsets: make([]uint64, RangeBuckets+1), kind: k, enc: enc,
+		offsets: make([]uint64, RangeBuckets+1), sums: make([]uint32, RangeBuckets),
+		kind: k, enc: enc,
 	}, nil
 }
 
@@ -90,7 +119,9 @@ func (rw *rangeWriter) writeBucket(b uint32, body []byte, n int) error {
 	}
 	for ; rw.next <= b; rw.next++ {
 		rw.offsets[rw.next] = rw.pos
+		rw.sums[rw.next] = emptyBucketSum
 	}
+	rw.sums[b] = uint32(xxhash.Sum64(body))
 	if _, err := rw.w.Write(body); err != nil {
 		return fmt.Errorf("write range file: %w", err)
 	}
@@ -104,14 +135,21 @@ func (rw *rangeWriter) writeBucket(b uint32, body []byte, n int) error {
 func (rw *rangeWriter) finish() error {
 	for ; rw.next <= RangeBuckets; rw.next++ {
 		rw.offsets[rw.next] = rw.pos
+		if rw.next < RangeBuckets {
+			rw.sums[rw.next] = emptyBucketSum
+		}
 	}
 	if err := rw.w.Flush(); err != nil {
 		rw.f.Close()
 		return fmt.Errorf("write range file: %w", err)
 	}
-	tab := make([]byte, 8*(RangeBuckets+1))
+	tab := make([]byte, rangeTablesLen)
 	for i, o := range rw.offsets {
 		binary.LittleEndian.PutUint64(tab[8*i:], o)
+	}
+	sumTab := tab[8*(RangeBuckets+1):]
+	for i, c := range rw.sums {
+		binary.LittleEndian.PutUint32(sumTab[4*i:], c)
 	}
 	var hdr [rangeHeaderLen]byte
 	copy(hdr[:], rangeMagic)
@@ -130,7 +168,7 @@ func (rw *rangeWriter) finish() error {
 	}
 	if _, err := rw.f.WriteAt(tab, rangeHeaderLen); err != nil {
 		rw.f.Close()
-		return fmt.Errorf("write range offsets: %w", err)
+		return fmt.Errorf("write range offset and checksum tables: %w", err)
 	}
 	if err := rw.f.Sync(); err != nil {
 		rw.f.Close()
@@ -144,19 +182,31 @@ func (rw *rangeWriter) abort() {
 	os.Remove(rw.path)
 }
 
+// emptyBucketSum is the bucket checksum of an empty bucket.
+var emptyBucketSum = uint32(xxhash.Sum64(nil))
+
 // rangeFile is a memory-mapped range file.
 type rangeFile struct {
+	path    string
 	data    []byte // whole mapping
 	offsets []byte // 8*(B+1) bytes
+	sums    []byte // 4*B bytes
 	body    []byte
 	records uint64
 	bodySum uint64
+	// verified has bit b set once bucket b matched its checksum.
+	verified []atomic.Uint64
 }
 
-var errRangeCorrupt = errors.New("corrupt range file")
+// ErrRangeCorrupt reports range file data failing its checksums: a bucket
+// read by PasswordRangeChecked or AppendRange, or a file at open.
+var ErrRangeCorrupt = errors.New("corrupt range file")
 
-// openRangeFile maps a range file and verifies its header and offset table
-// (the body checksum is verified by Check, as it reads every byte).
+var errRangeCorrupt = ErrRangeCorrupt
+
+// openRangeFile maps a range file and verifies its header, offset table and
+// bucket checksum table (bucket bodies are verified on first read, see
+// checkedBucket; the whole-body checksum by Check, as it reads every byte).
 func openRangeFile(path string, k Kind, enc uint8) (*rangeFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -167,7 +217,13 @@ func openRangeFile(path string, k Kind, enc uint8) (*rangeFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stat range file: %w", err)
 	}
-	minLen := int64(rangeHeaderLen + 8*(RangeBuckets+1))
+	minLen := int64(rangeHeaderLen + rangeTablesLen)
+	if st.Size() >= 8 {
+		var magic [8]byte
+		if _, err := f.ReadAt(magic[:], 0); err == nil && string(magic[:]) == rangeMagicV1 {
+			return nil, fmt.Errorf("%s: range file of format 1 has no bucket checksums (written by an older pwndex): re-ingest into a new index directory", path)
+		}
+	}
 	if st.Size() < minLen {
 		return nil, fmt.Errorf("%s: %w: truncated", path, errRangeCorrupt)
 	}
@@ -192,10 +248,11 @@ func openRangeFile(path string, k Kind, enc uint8) (*rangeFile, error) {
 	if uint64(st.Size()) != uint64(minLen)+bodyLen {
 		return bad("size does not match header")
 	}
-	offsets := data[rangeHeaderLen:minLen]
-	if xxhash.Sum64(offsets) != binary.LittleEndian.Uint64(data[48:]) {
-		return bad("offset table checksum mismatch")
+	tables := data[rangeHeaderLen:minLen]
+	if xxhash.Sum64(tables) != binary.LittleEndian.Uint64(data[48:]) {
+		return bad("offset or checksum table checksum mismatch")
 	}
+	offsets := tables[:8*(RangeBuckets+1)]
 	var prev uint64
 	for i := 0; i <= RangeBuckets; i++ {
 		o := binary.LittleEndian.Uint64(offsets[8*i:])
@@ -208,7 +265,8 @@ func openRangeFile(path string, k Kind, enc uint8) (*rangeFile, error) {
 		return bad("offset table does not end at body length")
 	}
 	return &rangeFile{
-		data: data, offsets: offsets, body: data[minLen:],
+		path: path, data: data, offsets: offsets, sums: tables[8*(RangeBuckets+1):],
+		body: data[minLen:], verified: make([]atomic.Uint64, RangeBuckets/64),
 		records: binary.LittleEndian.Uint64(data[24:]),
 		bodySum: binary.LittleEndian.Uint64(data[40:]),
 	}, nil
@@ -221,6 +279,28 @@ func (r *rangeFile) bucket(b uint32) []byte {
 	return r.body[lo:hi:hi]
 }
 
+// checkedBucket returns the body of bucket b once it matches its checksum:
+// verified on the first read in this process, remembered afterwards (one
+// atomic load). A mismatch returns an error wrapping ErrRangeCorrupt that
+// names the file but not the bucket (a bucket number is a hash prefix).
+func (r *rangeFile) checkedBucket(b uint32) ([]byte, error) {
+	body := r.bucket(b)
+	w, bit := &r.verified[b>>6], uint64(1)<<(b&63)
+	if w.Load()&bit != 0 {
+		return body, nil
+	}
+	if !r.bucketOK(b, body) {
+		return nil, fmt.Errorf("%s: %w: a bucket fails its checksum (run pwndex check, then re-ingest)", r.path, ErrRangeCorrupt)
+	}
+	w.Or(bit)
+	return body, nil
+}
+
+// bucketOK reports whether body (bucket b) matches its stored checksum.
+func (r *rangeFile) bucketOK(b uint32, body []byte) bool {
+	return uint32(xxhash.Sum64(body)) == binary.LittleEndian.Uint32(r.sums[4*b:])
+}
+
 func (r *rangeFile) close() error {
 	if r == nil || r.data == nil {
 		return nil
@@ -228,4 +308,17 @@ func (r *rangeFile) close() error {
 	err := syscall.Munmap(r.data)
 	r.data = nil
 	return err
+}
+
+// encName names a range body encoding in messages.
+func encName(e Encoding) string {
+	switch e {
+	case Identity:
+		return "identity"
+	case Gzip:
+		return "gzip"
+	case Brotli:
+		return "brotli"
+	}
+	return "binary"
 }

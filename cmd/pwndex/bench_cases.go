@@ -103,6 +103,7 @@ func benchCases() []*benchCase {
 			},
 			run: runServeBench,
 		},
+		checksumCase(),
 		{
 			name: "vet",
 			once: true, // one 1M-row run takes 13-17 s; keep make bench short

@@ -56,6 +56,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		idleTO    = fs.Duration("idle-timeout", api.DefaultIdleTimeout, "keep-alive idle timeout")
 		maxHeader = fs.Int("max-header-bytes", api.DefaultMaxHeaderBytes, "limit of the request line and headers (431 beyond)")
 		auditMax  = fs.Int("max-audit-bytes", api.DefaultMaxAuditBytes, "body limit of POST /v1/audit (413 beyond)")
+		bodyMem   = fs.Int("max-body-memory", api.DefaultMaxBodyMemory, "bytes of request bodies buffered at once over all requests (503 beyond)")
 		noVet     = fs.Bool("no-vet", false, "do not offer POST /v1/vet")
 		vetMax    = fs.Int("vet-max-bytes", 32<<20, "body limit of POST /v1/vet (413 beyond)")
 		vetScope  = fs.String("vet-scope", "vet", "API key scope required by POST /v1/vet (empty: no key needed)")
@@ -112,6 +113,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		MaxInFlight:          *inflight,
 		MaxConns:             *conns,
 		MaxAuditBytes:        *auditMax,
+		MaxBodyMemory:        *bodyMem,
 		Uploads:              uploads,
 	})
 	if err != nil {
