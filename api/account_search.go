@@ -85,10 +85,21 @@ func notPwned(ctx *fasthttp.RequestCtx) {
 	ctx.Response.ResetBody()
 }
 
+// queryArg returns the first query argument named name in any case, as
+// HIBP's parameter names are case-insensitive (?IncludeUnverified=false).
+func queryArg(ctx *fasthttp.RequestCtx, name string) []byte {
+	for k, v := range ctx.QueryArgs().All() {
+		if strings.EqualFold(string(k), name) {
+			return v
+		}
+	}
+	return nil
+}
+
 // queryFalse reports whether query argument name is "false" (any case):
 // HIBP's truncateResponse and includeUnverified default to true.
 func queryFalse(ctx *fasthttp.RequestCtx, name string) bool {
-	return bytes.EqualFold(bytes.TrimSpace(ctx.QueryArgs().Peek(name)), []byte("false"))
+	return bytes.EqualFold(bytes.TrimSpace(queryArg(ctx, name)), []byte("false"))
 }
 
 // serveBreachedAccount answers GET /api/v3/breachedaccount/{account} as
@@ -124,7 +135,7 @@ func (s *Server) serveBreachedAccount(ctx *fasthttp.RequestCtx, raw []byte) {
 	sensitive := key.HasScope(ScopeSensitive)
 	unverified := !queryFalse(ctx, "includeUnverified")
 	full := queryFalse(ctx, "truncateResponse")
-	domain := strings.TrimSuffix(string(bytes.TrimSpace(ctx.QueryArgs().Peek("domain"))), ".")
+	domain := strings.TrimSuffix(string(bytes.TrimSpace(queryArg(ctx, "domain"))), ".")
 	b := make([]byte, 0, 256)
 	b = append(b, '[')
 	n := 0

@@ -74,7 +74,9 @@ var acctQueries = []acctQuery{
 	{"ALICE.Martin@EXAMPLE.com", "alice"}, // mixed case
 	{"Jean.Dupont@bücher.de", "jean"},     // IDN domain, Unicode
 	{"jean.dupont@xn--bcher-kva.de", "jean"},
+	{"JEAN.DUPONT@BÜCHER.DE", "jean"}, // IDN domain, upper case
 	{"+33698765432", "paul"},
+	{"06 98 76 54 32", "paul"},      // national format, spaces
 	{"sam@example.net", "sam"},      // only a sensitive breach
 	{"rita@example.org", "rita"},    // only a retired breach
 	{"nobody@example.com", ""},      // in no breach

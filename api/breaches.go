@@ -17,8 +17,8 @@ func (s *Server) serveBreaches(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	sn := s.cache.Load()
-	domain := ctx.QueryArgs().Peek("domain")
-	spam := bytes.ToLower(bytes.TrimSpace(ctx.QueryArgs().Peek("isSpamList")))
+	domain := queryArg(ctx, "domain")
+	spam := bytes.ToLower(bytes.TrimSpace(queryArg(ctx, "isSpamList")))
 	filterSpam := string(spam) == "true" || string(spam) == "false"
 	if len(domain) == 0 && !filterSpam {
 		ctx.Response.SetBodyRaw(sn.breachesJSON)

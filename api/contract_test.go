@@ -60,6 +60,8 @@ func TestHIBPContract(t *testing.T) {
 		{"filtered to nothing: 404", "GET", "/api/v3/breachedaccount/alice.martin@example.com?domain=phone.example", []string{k}, 404, "", ""},
 		{"includeUnverified=False", "GET", "/api/v3/breachedaccount/alice.martin@example.com?includeUnverified=False", []string{k}, 200,
 			`[{"Name":"VerifiedCo"},{"Name":"SpamCo"}]`, "application/json"},
+		{"parameter names in any case", "GET", "/api/v3/breachedaccount/alice.martin@example.com?IncludeUnverified=false&Domain=spam.example", []string{k}, 200,
+			`[{"Name":"SpamCo"}]`, "application/json"},
 		{"empty account: 400", "GET", "/api/v3/breachedaccount/%20", []string{k}, 400, "", ""},
 		{"paste: 404", "GET", "/api/v3/pasteaccount/alice.martin@example.com", []string{k}, 404, "", ""},
 		{"paste needs a key", "GET", "/api/v3/pasteaccount/alice.martin@example.com", nil, 401, hibp401, "text/plain"},
@@ -93,7 +95,7 @@ func TestHIBPContract(t *testing.T) {
 	}
 
 	// isSpamList filters both ways; the full model has every HIBP field.
-	_, body := get(t, "GET", base+"/api/v3/breaches?isSpamList=true")
+	_, body := get(t, "GET", base+"/api/v3/breaches?IsSpamList=true")
 	var bs []map[string]any
 	if err := json.Unmarshal(body, &bs); err != nil || len(bs) != 1 || bs[0]["Name"] != "SpamCo" {
 		t.Errorf("isSpamList=true: %s", body)
