@@ -61,6 +61,14 @@ func TestAccountRanges(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.status, body)
 			}
+			if tc.status == 401 {
+				// HIBP's text/plain 401 body, written out independently.
+				want := `Your request to the API couldn't be authorised. Check you have the right value in the "hibp-api-key" header, refer to the documentation for more: https://haveibeenpwned.com/API/v3#Authorisation`
+				if string(body) != want || resp.Header.Get("Content-Type") != "text/plain" {
+					t.Errorf("401: %q %q, want text/plain %q", resp.Header.Get("Content-Type"), body, want)
+				}
+				return
+			}
 			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 				t.Errorf("Content-Type %q", resp.Header.Get("Content-Type"))
 			}

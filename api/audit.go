@@ -48,11 +48,7 @@ func (s *Server) serveAudit(ctx *fasthttp.RequestCtx) {
 	body, release, err := s.readBody(ctx, s.opts.MaxAuditBytes)
 	defer release()
 	if err != nil {
-		be := err.(*bodyError)
-		if be.status == fasthttp.StatusServiceUnavailable {
-			ctx.Response.Header.SetCanonical(hRetryAfter, []byte("1"))
-		}
-		jsonError(ctx, be.status, be.msg)
+		bodyFailed(ctx, err, jsonError)
 		return
 	}
 	hashes, status, err := parseAuditBody(body, kind, s.opts.MaxAuditHashes)

@@ -16,7 +16,12 @@ const (
 	ScopeRange     = "range"     // e-mail and phone ranges
 	ScopeSensitive = "sensitive" // sensitive breaches appear in answers
 	ScopeAudit     = "audit"     // POST /v1/audit with full hashes
+	ScopeSearch    = "search"    // GET /api/v3/breachedaccount/{account} (range works too)
 )
+
+// msgUnauthorised is HIBP's 401 body (text/plain) for a missing or invalid
+// key, as the service sends it today: see api/README.md.
+const msgUnauthorised = `Your request to the API couldn't be authorised. Check you have the right value in the "hibp-api-key" header, refer to the documentation for more: https://haveibeenpwned.com/API/v3#Authorisation`
 
 const hAPIKey = "hibp-api-key"
 
@@ -29,13 +34,13 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, scope string) (index.APIKey
 	secret := ctx.Request.Header.Peek(hAPIKey)
 	if len(secret) == 0 {
 		s.authFailed(ctx)
-		jsonError(ctx, fasthttp.StatusUnauthorized, "Access denied due to missing hibp-api-key.")
+		textError(ctx, fasthttp.StatusUnauthorized, msgUnauthorised)
 		return index.APIKey{}, false
 	}
 	key, ok := s.ix.AuthAPIKey(string(secret))
 	if !ok {
 		s.authFailed(ctx)
-		jsonError(ctx, fasthttp.StatusUnauthorized, "Access denied due to invalid hibp-api-key.")
+		textError(ctx, fasthttp.StatusUnauthorized, msgUnauthorised)
 		return index.APIKey{}, false
 	}
 	if scope != "" && !key.HasScope(scope) {

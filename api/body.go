@@ -62,6 +62,17 @@ type bodyError struct {
 
 func (e *bodyError) Error() string { return e.msg }
 
+// bodyFailed answers a readBody error with write (jsonError or textError):
+// 413 past the route's limit, 503 with Retry-After when the shared budget is
+// spent.
+func bodyFailed(ctx *fasthttp.RequestCtx, err error, write func(*fasthttp.RequestCtx, int, string)) {
+	be := err.(*bodyError)
+	if be.status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.SetCanonical(hRetryAfter, []byte("1"))
+	}
+	write(ctx, be.status, be.msg)
+}
+
 var errBodyBudget = &bodyError{fasthttp.StatusServiceUnavailable, "Server busy, try again"}
 
 // readBody reads the request body of up to limit bytes, charging it to the

@@ -8,23 +8,29 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// serveBreaches answers GET /api/v3/breaches[?domain=example.com] with the
-// catalog in HIBP's JSON shape. Like HIBP, it needs no API key.
+// serveBreaches answers GET /api/v3/breaches[?domain=example.com][&isSpamList=true|false]
+// with the catalog in HIBP's JSON shape: domain keeps the breaches of that
+// domain (any case), isSpamList those that are (true) or are not (false)
+// spam lists. Like HIBP, it needs no API key.
 func (s *Server) serveBreaches(ctx *fasthttp.RequestCtx) {
 	if !s.catalogPreamble(ctx) {
 		return
 	}
 	sn := s.cache.Load()
-	domain := ctx.QueryArgs().Peek("domain")
-	if len(domain) == 0 {
+	domain := queryArg(ctx, "domain")
+	spam := bytes.ToLower(bytes.TrimSpace(queryArg(ctx, "isSpamList")))
+	filterSpam := string(spam) == "true" || string(spam) == "false"
+	if len(domain) == 0 && !filterSpam {
 		ctx.Response.SetBodyRaw(sn.breachesJSON)
 		return
 	}
 	d := strings.TrimSuffix(string(bytes.TrimSpace(domain)), ".")
 	var out []json.RawMessage
 	for i := range sn.breaches {
-		if strings.EqualFold(sn.breaches[i].Domain, d) {
-			out = append(out, sn.breachJSON[strings.ToLower(sn.breaches[i].Name)])
+		b := &sn.breaches[i]
+		if (len(domain) == 0 || strings.EqualFold(b.Domain, d)) &&
+			(!filterSpam || b.IsSpamList == (string(spam) == "true")) {
+			out = append(out, sn.breachJSON[strings.ToLower(b.Name)])
 		}
 	}
 	if out == nil {
@@ -34,15 +40,15 @@ func (s *Server) serveBreaches(ctx *fasthttp.RequestCtx) {
 	ctx.Response.SetBody(b)
 }
 
-// serveBreach answers GET /api/v3/breach/{name}; 404 when unknown.
+// serveBreach answers GET /api/v3/breach/{name}; 404 "Not found" when
+// unknown.
 func (s *Server) serveBreach(ctx *fasthttp.RequestCtx, name []byte) {
 	if !s.catalogPreamble(ctx) {
 		return
 	}
 	j, ok := s.cache.Load().breachJSON[strings.ToLower(string(name))]
 	if !ok {
-		ctx.Response.SetStatusCode(fasthttp.StatusNotFound)
-		ctx.Response.ResetBody()
+		textError(ctx, fasthttp.StatusNotFound, msgNotFound)
 		return
 	}
 	ctx.Response.SetBodyRaw(j)

@@ -5,8 +5,13 @@
 //	GET  /range/{5 hex}                         password range, byte-compatible with api.pwnedpasswords.com
 //	GET  /api/v3/breachedaccount/range/{6 hex}  e-mail range (hibp-api-key with scope "range")
 //	GET  /api/v3/phone/range/{6 hex}            phone range (hibp-api-key with scope "range")
-//	GET  /api/v3/breaches[?domain=]             breach catalog, HIBP field names
+//	GET  /api/v3/breachedaccount/{account}      HIBP account search (scope "search" or "range"; sees the address)
+//	GET  /api/v3/pasteaccount/{account}         404: pwndex holds no pastes
+//	GET  /api/v3/breaches[?domain=&isSpamList=] breach catalog, HIBP field names
 //	GET  /api/v3/breach/{name}                  one breach
+//	GET  /api/v3/latestbreach, /api/v3/dataclasses
+//	GET  /range/search/{6 hex}                  Mozilla Monitor's enterprise e-mail range (Hibp-Enterprise-Api-Key)
+//	POST /range/subscribe                       its range subscription (201 new, 200 known; no callbacks)
 //	POST /v1/audit?kind=email|phone|sha1|ntlm   full hashes, one per line (scope "audit")
 //	POST (Options.Uploads)                      upload hooks injected by the caller
 //	GET  /healthz /readyz /metrics              operations (Prometheus text format)
@@ -29,7 +34,10 @@
 // dense range response, headers and padding included, leaves in one
 // write system call.
 //
+// The contract, route by route, with HIBP's texts and their sources, is in
+// api/README.md.
+//
 // Privacy: the server never logs client addresses, request URIs, hash
-// prefixes or API keys. fasthttp's own logger is replaced by a redacting
+// prefixes, accounts or API keys. fasthttp's own logger is replaced by a redacting
 // one that keeps only the message and a coarse error class.
 package api

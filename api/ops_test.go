@@ -89,7 +89,7 @@ func TestAudit(t *testing.T) {
 		msg                    string
 	}{
 		{"range key", "kind=email", f.keys.ranger, idHex("a@b.cd"), 403, "audit"},
-		{"no key", "kind=email", "", idHex("a@b.cd"), 401, "missing"},
+		{"no key", "kind=email", "", idHex("a@b.cd"), 401, `"hibp-api-key" header`},
 		{"bad kind", "kind=md5", f.keys.auditor, idHex("a@b.cd"), 400, "kind"},
 		{"bad line", "kind=email", f.keys.auditor, idHex("a@b.cd") + "\nXYZ\n", 400, "line 2"},
 		{"ntlm length for sha1", "kind=sha1", f.keys.auditor, ntlmHex("x"), 400, "line 1"},

@@ -66,6 +66,10 @@ type Options struct {
 	// AccountDecoys adds random decoy entries to every e-mail and phone
 	// range response, not only to those asking with Add-Padding: true.
 	AccountDecoys bool
+	// NoAccountSearch switches off GET /api/v3/breachedaccount/{account}
+	// and /api/v3/pasteaccount/{account}, the routes that see plaintext
+	// addresses (they answer 403); the k-anonymity ranges stay.
+	NoAccountSearch bool
 
 	// DefaultRatePerMinute applies to API keys whose RatePerMinute is 0.
 	DefaultRatePerMinute int

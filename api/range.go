@@ -31,7 +31,10 @@ func (s *Server) serveRange(ctx *fasthttp.RequestCtx, raw []byte) {
 		return
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {
-		methodNotAllowed(ctx, vRangeMethods)
+		// api.pwnedpasswords.com's text (it names the verb).
+		h.SetCanonical(hAllow, vRangeMethods)
+		textError(ctx, fasthttp.StatusMethodNotAllowed,
+			"Only GET requests can be used to query ranges, but this request used the "+string(ctx.Method())+" verb")
 		return
 	}
 	p, err := index.ParsePrefix(raw, 5)
@@ -264,14 +267,16 @@ func fillRandomHex(dst []byte) {
 	}
 }
 
-// preflight answers a CORS preflight request.
+// preflight answers a CORS preflight request as HIBP does: 200, an empty
+// body, Access-Control-Max-Age 1728000.
 func preflight(ctx *fasthttp.RequestCtx, allowHeaders []byte) {
 	h := &ctx.Response.Header
 	h.SetCanonical(hACAO, vStar)
 	h.SetCanonical(hACAM, vGetHeadOption)
 	h.SetCanonical(hACAH, allowHeaders)
 	h.SetCanonical(hACMA, vMaxAge)
-	ctx.Response.SetStatusCode(fasthttp.StatusNoContent)
+	ctx.Response.SetStatusCode(fasthttp.StatusOK)
+	ctx.Response.ResetBody()
 }
 
 // corruptRange answers 500 for a range bucket that failed its checksum,

@@ -31,6 +31,7 @@ type Server struct {
 	bodies budget
 	// authFails throttles failed authentication per client (authguard.go).
 	authFails *authThrottle
+	subs      subscriptions // POST /range/subscribe
 }
 
 // New returns a Server for ix. The index must stay open while the server
@@ -175,6 +176,13 @@ const (
 	routeHealth
 	routeReady
 	routeMetrics
+	routeAccount
+	routePasteAccount
+	routeDataClasses
+	routeLatestBreach
+	routeEnterpriseSearch
+	routeRangeSubscribe
+	routeBadRange
 	routeNotFound
 	routeOverload
 	numRoutes
@@ -182,7 +190,9 @@ const (
 
 var routeNames = [numRoutes]string{
 	"range", "email_range", "phone_range", "breaches", "breach", "audit",
-	"upload", "page", "healthz", "readyz", "metrics", "not_found", "overload",
+	"upload", "page", "healthz", "readyz", "metrics",
+	"account", "paste_account", "dataclasses", "latest_breach", "enterprise_range", "range_subscribe", "bad_range",
+	"not_found", "overload",
 }
 
 // Path prefixes and exact paths of the built-in routes.
@@ -193,15 +203,32 @@ const (
 	pathBreaches   = "/api/v3/breaches"
 	pathBreach     = "/api/v3/breach/"
 	pathAudit      = "/v1/audit"
+
+	pathAccount          = "/api/v3/breachedaccount/"
+	pathPasteAccount     = "/api/v3/pasteaccount/"
+	pathDataClasses      = "/api/v3/dataclasses"
+	pathLatestBreach     = "/api/v3/latestbreach"
+	pathEnterpriseSearch = "/range/search/" // Mozilla Monitor's HIBP enterprise range
+	pathRangeSubscribe   = "/range/subscribe"
 )
 
 // routeOf classifies a normalised request path without allocating.
 func routeOf(path []byte) route {
 	switch {
+	case bytes.HasPrefix(path, []byte(pathEnterpriseSearch)):
+		return routeEnterpriseSearch
+	case string(path) == pathRangeSubscribe:
+		return routeRangeSubscribe
 	case bytes.HasPrefix(path, []byte(pathRange)):
 		return routeRange
+	case bytes.HasPrefix(path, []byte("/range")):
+		return routeBadRange
 	case bytes.HasPrefix(path, []byte(pathEmailRange)):
 		return routeEmailRange
+	case bytes.HasPrefix(path, []byte(pathAccount)):
+		return routeAccount
+	case bytes.HasPrefix(path, []byte(pathPasteAccount)):
+		return routePasteAccount
 	case bytes.HasPrefix(path, []byte(pathPhoneRange)):
 		return routePhoneRange
 	case bytes.HasPrefix(path, []byte(pathBreach)):
@@ -212,6 +239,10 @@ func routeOf(path []byte) route {
 		return routeBreaches
 	case pathAudit:
 		return routeAudit
+	case pathDataClasses:
+		return routeDataClasses
+	case pathLatestBreach:
+		return routeLatestBreach
 	case "/healthz":
 		return routeHealth
 	case "/readyz":
@@ -249,11 +280,21 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.opts.Logger.Info("request", "route", routeNames[r], "status", status, "duration", d)
 		}
 	}()
-	if r != routeAudit && r != routeNotFound && hasBody(&ctx.Request.Header) {
+	if r != routeAudit && r != routeRangeSubscribe && r != routeNotFound && hasBody(&ctx.Request.Header) {
 		refuseBody(ctx)
 		return
 	}
-	switch r {
+	dispatch := r
+	if ctx.IsOptions() {
+		// Any path, as HIBP answers: 200 and the CORS headers.
+		allow := vAcctHeaders
+		if r == routeRange {
+			allow = vRangeHeaders
+		}
+		preflight(ctx, allow)
+		dispatch = numRoutes
+	}
+	switch dispatch {
 	case routeRange:
 		s.serveRange(ctx, path[len(pathRange):])
 	case routeEmailRange:
@@ -274,12 +315,28 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveMetrics(ctx)
 	case routePage:
 		servePage(ctx, path)
+	case routeAccount:
+		s.serveBreachedAccount(ctx, path[len(pathAccount):])
+	case routePasteAccount:
+		s.servePasteAccount(ctx, path[len(pathPasteAccount):])
+	case routeDataClasses:
+		s.serveDataClasses(ctx)
+	case routeLatestBreach:
+		s.serveLatestBreach(ctx)
+	case routeEnterpriseSearch:
+		s.serveEnterpriseSearch(ctx, path[len(pathEnterpriseSearch):])
+	case routeRangeSubscribe:
+		s.serveRangeSubscribe(ctx)
+	case routeBadRange:
+		textError(ctx, fasthttp.StatusBadRequest, msgInvalidQuery)
+	case numRoutes:
+		// answered above (OPTIONS)
 	default:
 		if u, ok := s.opts.Uploads[string(path)]; ok {
 			r = routeUpload
 			s.serveUpload(ctx, &u)
 		} else {
-			textError(ctx, fasthttp.StatusNotFound, "Not found")
+			textError(ctx, fasthttp.StatusNotFound, msgNotFound)
 		}
 	}
 }
@@ -307,11 +364,18 @@ var (
 	vGzip          = []byte("gzip")
 	vBr            = []byte("br")
 	vVaryRange     = []byte("Accept-Encoding, Add-Padding")
-	vMaxAge        = []byte("86400")
+	vMaxAge        = []byte("1728000") // HIBP's preflight max-age (20 days)
 	vRangeMethods  = []byte("GET, HEAD, OPTIONS")
 	vRangeHeaders  = []byte("Add-Padding")
 	vAcctHeaders   = []byte("hibp-api-key, Add-Padding")
 	vGetHeadOption = []byte("GET, HEAD, OPTIONS")
+)
+
+// HIBP's texts: 404 for unknown paths and breach names; 400 for paths
+// under /range that are no range (api.pwnedpasswords.com's worker).
+const (
+	msgNotFound     = "Not found"
+	msgInvalidQuery = "Invalid API query"
 )
 
 // textError writes a text/plain error body.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -33,6 +34,12 @@ type snapshot struct {
 	sensitive map[index.BreachID]bool
 	public    []index.BreachID
 	dirBytes  int64
+	// byID indexes breaches by ID; dataClassesJSON is the sorted union of
+	// the catalog's data classes; latestJSON the breach added last (nil
+	// for an empty catalog).
+	byID            map[index.BreachID]int
+	dataClassesJSON []byte
+	latestJSON      []byte
 }
 
 // refresh rebuilds the snapshot if the index version changed.
@@ -75,6 +82,9 @@ func buildSnapshot(ix *index.Index, m index.Meta) (*snapshot, error) {
 	sn.breachJSON = make(map[string][]byte, len(sn.breaches))
 	sn.names = make(map[index.BreachID][]byte, len(sn.breaches))
 	sn.sensitive = make(map[index.BreachID]bool, len(sn.breaches))
+	sn.byID = make(map[index.BreachID]int, len(sn.breaches))
+	classes := map[string]bool{}
+	latest := -1
 	for i := range sn.breaches {
 		b := &sn.breaches[i]
 		j, err := json.Marshal(b)
@@ -88,6 +98,30 @@ func buildSnapshot(ix *index.Index, m index.Meta) (*snapshot, error) {
 		if !b.IsSensitive {
 			sn.public = append(sn.public, b.ID)
 		}
+		sn.byID[b.ID] = i
+		for _, c := range b.DataClasses {
+			classes[c] = true
+		}
+		if latest < 0 || b.AddedDate.After(sn.breaches[latest].AddedDate) ||
+			(b.AddedDate.Equal(sn.breaches[latest].AddedDate) && b.ID > sn.breaches[latest].ID) {
+			latest = i
+		}
+	}
+	if latest >= 0 {
+		sn.latestJSON = sn.breachJSON[strings.ToLower(sn.breaches[latest].Name)]
+	}
+	dc := make([]string, 0, len(classes))
+	for c := range classes {
+		dc = append(dc, c)
+	}
+	slices.SortFunc(dc, func(a, b string) int {
+		if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	if sn.dataClassesJSON, err = json.Marshal(dc); err != nil {
+		return nil, fmt.Errorf("api: encoding data classes: %w", err)
 	}
 	if d := ix.Dir(); d != "" {
 		_ = filepath.WalkDir(d, func(_ string, e fs.DirEntry, err error) error {

@@ -32,11 +32,7 @@ func (s *Server) serveUpload(ctx *fasthttp.RequestCtx, u *Upload) {
 	body, release, err := s.readBody(ctx, limit)
 	defer release()
 	if err != nil {
-		be := err.(*bodyError)
-		if be.status == fasthttp.StatusServiceUnavailable {
-			ctx.Response.Header.SetCanonical(hRetryAfter, []byte("1"))
-		}
-		textError(ctx, be.status, be.msg)
+		bodyFailed(ctx, err, textError)
 		return
 	}
 	query := make(map[string]string)

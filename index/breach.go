@@ -8,7 +8,9 @@ type BreachID uint32
 
 // Breach describes one incident in the catalog, with Have I Been Pwned's
 // field names and JSON shape (BreachDate YYYY-MM-DD; AddedDate and
-// ModifiedDate RFC 3339 with a zone). It never holds a breached identifier.
+// ModifiedDate RFC 3339 with a zone). Fields a manifest leaves out take
+// HIBP's defaults: false flags, empty strings, and null Attribution and
+// DisclosureUrl. It never holds a breached identifier.
 type Breach struct {
 	ID           BreachID  `json:"-"`
 	Name         string    `json:"Name"`
@@ -27,6 +29,14 @@ type Breach struct {
 	IsRetired    bool      `json:"IsRetired"`
 	IsSpamList   bool      `json:"IsSpamList"`
 	IsMalware    bool      `json:"IsMalware"`
+	// IsSubscriptionFree marks a breach HIBP lets anyone search without a
+	// subscription; IsStealerLog one sourced from info-stealer logs.
+	IsSubscriptionFree bool `json:"IsSubscriptionFree"`
+	IsStealerLog       bool `json:"IsStealerLog"`
+	// Attribution credits who provided the data and DisclosureUrl links
+	// to the organisation's disclosure; nil is HIBP's null.
+	Attribution   *string `json:"Attribution"`
+	DisclosureUrl *string `json:"DisclosureUrl"`
 }
 
 // HasPasswords reports whether the breach's data classes include passwords.

@@ -118,6 +118,7 @@ func benchCases() []*benchCase {
 			rows: []bench.Row{
 				{Name: rowAuditLocal, Unit: "ids/s", Goal: bench.AtLeast, Target: benchTargetAuditLocal},
 				{Name: rowAuditRemote, Unit: "ids/s"},
+				{Name: rowAccountRPS, Unit: "req/s"},
 			},
 			run: runAuditBench,
 		},

@@ -19,8 +19,10 @@ const keysUsage = `usage: pwndex keys add    [--index DIR] [--scopes range,sensi
 
 Manage the API keys of an index (hibp-api-key header). 'add' prints the new
 secret once on stdout; only its SHA-256 is stored. Scopes: range (e-mail and
-phone ranges), sensitive (sensitive breaches in answers), audit (POST
-/v1/audit with full hashes); upload routes may define their own.
+phone ranges, and account search), search (account search
+/api/v3/breachedaccount/{account} only), sensitive (sensitive breaches in
+answers), audit (POST /v1/audit with full hashes); upload routes may define
+their own.
 The index must not be held by a running serve or ingest.
 
 Exit codes: 0 ok, 2 usage or unknown key, 3 internal error.

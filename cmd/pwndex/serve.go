@@ -19,7 +19,9 @@ const serveUsage = `usage: pwndex serve [flags]
 
 Serve the index: the k-anonymity password range API (byte-compatible with
 api.pwnedpasswords.com), e-mail and phone ranges and the breach catalog
-(HIBP v3 paths, API keys managed with 'pwndex keys'), POST /v1/audit (full
+(HIBP v3 paths, API keys managed with 'pwndex keys'), account search
+GET /api/v3/breachedaccount/{account} (sees the plaintext address, never
+logged; --no-account-search switches it off), POST /v1/audit (full
 hashes, key scope audit), POST /v1/vet (vet a contact file in memory, key
 scope vet by default), /healthz, /readyz, /metrics and the check page at /. Stops gracefully on SIGINT or SIGTERM.
 Logs carry no client address, URI, hash prefix or key.
@@ -48,6 +50,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		addr      = fs.String("addr", api.DefaultAddr, "listen `address`")
 		padRows   = fs.Int("pad-rows", 0, "pad every password range to exactly `N` rows and a fixed size (0: HIBP-style padding on Add-Padding only)")
 		decoys    = fs.Bool("account-decoys", false, "add decoy rows to every e-mail and phone range, not only on Add-Padding")
+		noAccount = fs.Bool("no-account-search", false, "switch off GET /api/v3/breachedaccount/{account} and /pasteaccount/{account}, the routes that see plaintext addresses (403); ranges stay")
 		rate      = fs.Int("rate", api.DefaultRatePerMinute, "default requests per minute for API keys without their own rate")
 		inflight  = fs.Int("max-inflight", api.DefaultMaxInFlight, "requests handled at once before answering 503")
 		conns     = fs.Int("max-conns", api.DefaultMaxConns, "concurrent connections before answering 503")
@@ -105,6 +108,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		AccessLog:            *accessLog,
 		PadRows:              *padRows,
 		AccountDecoys:        *decoys,
+		NoAccountSearch:      *noAccount,
 		DefaultRatePerMinute: *rate,
 		ReadTimeout:          *readTO,
 		WriteTimeout:         *writeTO,
