@@ -162,6 +162,8 @@ const (
 	routeHealth
 	routeReady
 	routeMetrics
+	routeShortRange
+	routeSubscription
 	routeNotFound
 	routeOverload
 	numRoutes
@@ -169,7 +171,7 @@ const (
 
 var routeNames = [numRoutes]string{
 	"range", "email_range", "phone_range", "breaches", "breach", "audit",
-	"upload", "page", "healthz", "readyz", "metrics", "not_found", "overload",
+	"upload", "page", "healthz", "readyz", "metrics", "short_range", "subscription", "not_found", "overload",
 }
 
 // Path prefixes and exact paths of the built-in routes.
@@ -180,6 +182,7 @@ const (
 	pathBreaches   = "/api/v3/breaches"
 	pathBreach     = "/api/v3/breach/"
 	pathAudit      = "/v1/audit"
+	pathSubscr     = "/api/v3/subscription/status"
 )
 
 // routeOf classifies a normalised request path without allocating.
@@ -193,12 +196,16 @@ func routeOf(path []byte) route {
 		return routePhoneRange
 	case bytes.HasPrefix(path, []byte(pathBreach)):
 		return routeBreach
+	case bytes.HasPrefix(path, []byte(pathShortRange)):
+		return routeShortRange
 	}
 	switch string(path) {
 	case pathBreaches:
 		return routeBreaches
 	case pathAudit:
 		return routeAudit
+	case pathSubscr:
+		return routeSubscription
 	case "/healthz":
 		return routeHealth
 	case "/readyz":
@@ -236,6 +243,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveBreach(ctx, path[len(pathBreach):])
 	case routeAudit:
 		s.serveAudit(ctx)
+	case routeShortRange:
+		s.serveShortRange(ctx, path[len(pathShortRange):])
+	case routeSubscription:
+		s.serveSubscription(ctx)
 	case routeHealth:
 		s.serveHealth(ctx)
 	case routeReady:

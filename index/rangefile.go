@@ -221,6 +221,14 @@ func (r *rangeFile) bucket(b uint32) []byte {
 	return r.body[lo:hi:hi]
 }
 
+// span returns the bodies of buckets [lo, hi) (they are contiguous). It
+// does not allocate.
+func (r *rangeFile) span(lo, hi uint32) []byte {
+	a := binary.LittleEndian.Uint64(r.offsets[8*lo:])
+	b := binary.LittleEndian.Uint64(r.offsets[8*hi:])
+	return r.body[a:b:b]
+}
+
 func (r *rangeFile) close() error {
 	if r == nil || r.data == nil {
 		return nil
