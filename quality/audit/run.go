@@ -195,7 +195,7 @@ func (a *auditor) partitionBits() int {
 	if _, remote := a.cfg.Lookup.(remoteLookup); remote {
 		// Remote lookups are slow: a partition is the unit of a resumed
 		// run's progress, so a kill or a --max-duration loses little.
-		b = max(b, 8)
+		b = max(b, 6)
 	}
 	return min(max(b, 4), 10)
 }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pwndex/pwndex/api"
+	"github.com/pwndex/pwndex/index"
+)
+
+// audTimedServer serves the real API over ix on 127.0.0.1 and records the
+// URI, status and arrival time of every request.
+type audTimedServer struct {
+	url  string
+	mu   sync.Mutex
+	reqs []audTimed
+}
+
+type audTimed struct {
+	uri    string
+	status int
+	at     time.Time
+}
+
+func audStartTimedAPI(t *testing.T, ix *index.Index) *audTimedServer {
+	t.Helper()
+	s, err := api.New(ix, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &audTimedServer{url: "http://" + ln.Addr().String()}
+	srv := s.FastHTTPServer()
+	inner := srv.Handler
+	srv.Handler = func(ctx *fasthttp.RequestCtx) {
+		at := time.Now()
+		inner(ctx)
+		rs.mu.Lock()
+		rs.reqs = append(rs.reqs, audTimed{uri: string(ctx.Request.Header.RequestURI()), status: ctx.Response.StatusCode(), at: at})
+		rs.mu.Unlock()
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return rs
+}
+
+// audRateCSV writes a base of n customers: user<i>@example.com (every
+// tenth is in Beta, see audBuildIndex) and, on every 25th row, a phone
+// number, the first of them the one in Gamma.
+func audRateCSV(t *testing.T, dir string, n int) (path string, exposed int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("id,email,phone\n")
+	for i := range n {
+		phone := ""
+		if i%25 == 0 {
+			phone = fmt.Sprintf("06 %02d %02d %02d %02d", 10+i%80, i/100%100, i%100, 11)
+			if i == 0 {
+				phone = "06 12 34 56 78"
+			}
+		}
+		fmt.Fprintf(&b, "C%d,user%d@example.com,%s\n", i, i, phone)
+		if i%10 == 0 {
+			exposed++
+		}
+	}
+	path = filepath.Join(dir, "crm.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, exposed
+}
+
+// testAuditRateLimited audits a 5,000-row base through the real API with
+// a key limited to 3,000 requests a minute: the audit finishes, its
+// outputs equal the local audit's, and no 10-second window saw more than
+// the key's share (500) plus 5%. With short, the key has the audit scope
+// and the client chooses short prefixes; without, the key has only the
+// range scope and every distinct 6-hex prefix is a request.
+func testAuditRateLimited(t *testing.T, ixDir string, short bool) {
+	const rows, rpm = 5000, 3000
+	dir := t.TempDir()
+	in, exposed := audRateCSV(t, dir, rows)
+	if code, _, stderr := audRun(t, "--index", ixDir, "--out", filepath.Join(dir, "local"), in); code != 0 {
+		t.Fatalf("local: exit %d: %s", code, stderr)
+	}
+	ix, err := index.Open(index.Options{Dir: ixDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	scopes := []string{"range", "sensitive"}
+	if short {
+		scopes = append(scopes, "audit")
+	}
+	key, err := ix.CreateAPIKey(index.APIKey{Name: fmt.Sprintf("rate-%d", time.Now().UnixNano()), Scopes: scopes, RatePerMinute: rpm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := audStartTimedAPI(t, ix)
+	code, stdout, stderr := audRun(t, "--remote", srv.url, "--api-key", key, "--out", filepath.Join(dir, "remote"), in)
+	if code != 0 {
+		t.Fatalf("remote: exit %d: %s", code, stderr)
+	}
+	local, remote := audReadOut(t, filepath.Join(dir, "local")), audReadOut(t, filepath.Join(dir, "remote"))
+	for name := range local {
+		if local[name] != remote[name] {
+			t.Errorf("%s differs between local and remote:\nlocal:\n%.500s\nremote:\n%.500s", name, local[name], remote[name])
+		}
+	}
+	// Every tenth customer is in Beta, and C0's phone is in Gamma.
+	if got := strings.Count(remote["exposed.csv"], "\n") - 1; got != exposed {
+		t.Errorf("%d customers exposed, want %d", got, exposed)
+	}
+
+	srv.mu.Lock()
+	reqs := append([]audTimed(nil), srv.reqs...)
+	srv.mu.Unlock()
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].at.Before(reqs[j].at) })
+	ranges, shortRanges, limited := 0, 0, 0
+	for _, r := range reqs {
+		switch {
+		case r.status == fasthttp.StatusTooManyRequests:
+			limited++
+		case strings.HasPrefix(r.uri, "/v1/range/"):
+			shortRanges++
+		case auditRangeURI.MatchString(r.uri):
+			ranges++
+		}
+		if !auditRangeURI.MatchString(r.uri) && r.uri != "/api/v3/breaches" && r.uri != "/api/v3/subscription/status" {
+			t.Errorf("unexpected request %q", r.uri)
+		}
+	}
+	if short && (shortRanges == 0 || ranges != 0) {
+		t.Errorf("audit key: %d compact and %d HIBP-route range requests, want compact ones only", shortRanges, ranges)
+	}
+	if !short && (ranges < rows || shortRanges != 0) {
+		t.Errorf("range key: %d HIBP-route and %d compact range requests, want one per 6-hex prefix (> %d)", ranges, shortRanges, rows)
+	}
+	// The key's share of any 10-second window, measured server-side.
+	limit := rpm / 6
+	worst := 0
+	for i := range reqs {
+		j := sort.Search(len(reqs), func(j int) bool { return !reqs[j].at.Before(reqs[i].at.Add(10 * time.Second)) })
+		worst = max(worst, j-i)
+	}
+	if float64(worst) > 1.05*float64(limit) {
+		t.Errorf("%d requests in one 10 s window, the key allows %d (+5%%)", worst, limit)
+	}
+	t.Logf("%d requests (%d compact, %d HIBP route, %d answered 429), at most %d in 10 s (limit %d), over %v",
+		len(reqs), shortRanges, ranges, limited, worst, limit, reqs[len(reqs)-1].at.Sub(reqs[0].at).Round(time.Millisecond))
+	if !strings.Contains(stdout, "remote      ") {
+		t.Errorf("summary without the remote line:\n%s", stdout)
+	}
+}
