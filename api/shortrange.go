@@ -55,9 +55,9 @@ func (s *Server) serveShortRange(ctx *fasthttp.RequestCtx, rest []byte) {
 	var kind index.Kind
 	var raw []byte
 	switch {
-	case len(rest) > 6 && string(rest[:6]) == "email/":
+	case len(rest) >= 6 && string(rest[:6]) == "email/":
 		kind, raw = index.KindEmail, rest[6:]
-	case len(rest) > 6 && string(rest[:6]) == "phone/":
+	case len(rest) >= 6 && string(rest[:6]) == "phone/":
 		kind, raw = index.KindPhone, rest[6:]
 	default:
 		jsonError(ctx, fasthttp.StatusNotFound, "Unknown range kind: want /v1/range/email/{prefix} or /v1/range/phone/{prefix}")
