@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pwndex/pwndex/quality/audit"
+)
+
+// Rows of the short-prefix audit benchmark: the CRM of the audit case
+// (--crm-rows; the issue's figure is --crm-rows 1000000, a 1M-customer
+// base against a 7.5M-person, ~10M-identifier index) audited locally and
+// through the compact short-prefix route on 127.0.0.1, with an unlimited
+// audit key, then planned (--dry-run) with a 600-a-minute key.
+const (
+	rowShortRemote   = "audit CRM, remote short prefixes"
+	rowShortRatio    = "audit short-prefix remote / local speed"
+	rowShortRequests = "audit short-prefix requests"
+	rowShortBytes    = "audit short-prefix bytes received"
+	rowShort600      = "audit short-prefix time at 600/min"
+)
+
+// Targets of the short-prefix audit benchmark (issue 9).
+const (
+	benchTargetShortRatio  = 0.5                   // remote speed / local speed
+	benchTarget600Minutes  = 120                   // minutes at 600 requests a minute
+	benchTargetShortReqMax = audit.MaxPlanRequests // requests, whatever the base size
+)
+
+// runAuditShortBench measures the short-prefix remote audit side by side
+// with the local one.
+func runAuditShortBench(e *benchEnv) (map[string]benchMeasure, error) {
+	f, err := e.auditData()
+	if err != nil {
+		return nil, err
+	}
+	local, dl, _, err := e.runAudit(f, f.key, "--index", f.dir)
+	if err != nil {
+		return nil, fmt.Errorf("local audit: %w", err)
+	}
+	srv, err := e.startServer("serve-api", &f.benchFixture, "")
+	if err != nil {
+		return nil, err
+	}
+	remote, dr, summary, err := e.runAudit(f, f.auditKey, "--remote", "http://"+srv.addr)
+	var plan string
+	if err == nil {
+		_, _, plan, err = e.runAudit(f, f.audit600, "--remote", "http://"+srv.addr, "--dry-run")
+	}
+	if serr := srv.stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("short-prefix remote audit: %w", err)
+	}
+	if err := checkAudit(f, remote); err != nil {
+		return nil, fmt.Errorf("short-prefix remote audit: %w", err)
+	}
+	if remote.ExposedCustomers != local.ExposedCustomers || remote.EmailExposed != local.EmailExposed {
+		return nil, fmt.Errorf("short-prefix remote audit: %d customers exposed, local %d", remote.ExposedCustomers, local.ExposedCustomers)
+	}
+	reqs, bytes, d1, d2, ok := parseRemoteLine(summary)
+	if !ok {
+		return nil, fmt.Errorf("short-prefix remote audit: no remote line in the summary:\n%s", summary)
+	}
+	n600, ok600 := parsePlanRequests(plan)
+	if !ok600 {
+		return nil, fmt.Errorf("dry run at 600/min: no request count in:\n%s", plan)
+	}
+	ids := float64(remote.Emails + remote.Phones)
+	localRate, remoteRate := ids/dl.Seconds(), ids/dr.Seconds()
+	res := map[string]benchMeasure{
+		rowShortRemote: {value: remoteRate, note: fmt.Sprintf("%d rows, %.0f identifiers in %.1fs (local %.1fs); prefixes of %d (e-mail) and %d (phone) hex",
+			remote.Rows, ids, dr.Seconds(), dl.Seconds(), d1, d2)},
+		rowShortRatio:    {value: remoteRate / localRate},
+		rowShortRequests: {value: float64(reqs), note: "unlimited key, status and catalog included"},
+		rowShortBytes:    {value: float64(bytes) / (1 << 20), note: fmt.Sprintf("%.1f bytes per identifier audited", float64(bytes)/ids)},
+		rowShort600:      {value: float64(n600) / 600, note: fmt.Sprintf("%d requests planned by --dry-run with a 600/min key", n600)},
+	}
+	return res, nil
+}
+
+// parseRemoteLine reads the "remote" line of the audit summary.
+func parseRemoteLine(summary string) (reqs, bytes int64, d1, d2 int, ok bool) {
+	for _, line := range strings.Split(summary, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "remote ") {
+			continue
+		}
+		var limited int64
+		_, err := fmt.Sscanf(line, "remote %d requests, %d bytes received, %d answered 429; prefixes of %d (e-mail) and %d (phone) hex",
+			&reqs, &bytes, &limited, &d1, &d2)
+		return reqs, bytes, d1, d2, err == nil
+	}
+	return 0, 0, 0, 0, false
+}
+
+// parsePlanRequests reads the "requests" line of a dry run.
+func parsePlanRequests(out string) (int64, bool) {
+	for _, line := range strings.Split(out, "\n") {
+		var n int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "requests %d", &n); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
