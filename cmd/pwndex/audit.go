@@ -146,7 +146,7 @@ func printPlan(w io.Writer, file string, r *audit.Report) {
 		}
 		fmt.Fprintf(w, "  requests    %d\n", p.Total())
 		if p.RPM > 0 {
-			fmt.Fprintf(w, "  time        %s at the key's %.0f requests/minute\n", p.Estimate.Round(time.Second), p.RPM)
+			fmt.Fprintf(w, "  time        %s at %.0f requests/minute (the key's rate)\n", p.Estimate.Round(time.Second), p.RPM)
 		} else {
 			fmt.Fprintln(w, "  time        no rate limit known: as fast as the server answers")
 		}

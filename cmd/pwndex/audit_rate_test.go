@@ -167,3 +167,150 @@ func testAuditRateLimited(t *testing.T, ixDir string, short bool) {
 		t.Errorf("summary without the remote line:\n%s", stdout)
 	}
 }
+
+// audKey creates a key on the index in ixDir.
+func audKey(t *testing.T, ix *index.Index, rpm int, scopes ...string) string {
+	t.Helper()
+	key, err := ix.CreateAPIKey(index.APIKey{Name: fmt.Sprintf("k-%d", time.Now().UnixNano()), Scopes: scopes, RatePerMinute: rpm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// testAuditDryRun: --dry-run sends no prefix, prints the requests and
+// their time at the key's rate; the real run then resumes after the scan
+// and makes exactly the requests announced.
+func testAuditDryRun(t *testing.T, ixDir string) {
+	dir := t.TempDir()
+	in, _ := audRateCSV(t, dir, 2000)
+	ix, err := index.Open(index.Options{Dir: ixDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	key := audKey(t, ix, 600, "range", "sensitive")
+	srv := audStartTimedAPI(t, ix)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := audRun(t, "--remote", srv.url, "--api-key", key, "--out", out, "--dry-run", in)
+	if code != 0 {
+		t.Fatalf("dry run: exit %d: %s", code, stderr)
+	}
+	srv.mu.Lock()
+	for _, r := range srv.reqs {
+		if auditRangeURI.MatchString(r.uri) {
+			t.Errorf("dry run sent %q", r.uri)
+		}
+	}
+	srv.mu.Unlock()
+	var n int64
+	for _, line := range strings.Split(stdout, "\n") {
+		fmt.Sscanf(strings.TrimSpace(line), "requests %d", &n)
+	}
+	// Distinct 6-hex prefixes of the base, computed here with crypto/sha1.
+	prefixes := map[string]bool{}
+	for i := range 2000 {
+		prefixes["e"+fmt.Sprintf("%X", audSHA1(fmt.Sprintf("user%d@example.com", i)))[:6]] = true
+	}
+	if n <= int64(len(prefixes)) || n > int64(len(prefixes))+2000/25 {
+		t.Errorf("dry run announces %d requests; the base has %d distinct e-mail prefixes and %d phones:\n%s", n, len(prefixes), 2000/25, stdout)
+	}
+	// Paced 2% under the key's 600 a minute.
+	if want := fmt.Sprintf("time        %s at 588 requests/minute", (time.Duration(n) * time.Minute / 588).Round(time.Second)); !strings.Contains(stdout, want) {
+		t.Errorf("dry run does not say %q:\n%s", want, stdout)
+	}
+	if _, err := os.Stat(filepath.Join(out, "exposed.csv")); err == nil {
+		t.Errorf("dry run wrote exposed.csv")
+	}
+	// The real run is not timed here (n requests at 600/min); the short
+	// route plans and runs the same way (RateLimitedShortPrefixes).
+	akey := audKey(t, ix, 3000, "range", "sensitive", "audit")
+	code, stdout, stderr = audRun(t, "--remote", srv.url, "--api-key", akey, "--out", out, "--dry-run", in)
+	if code != 0 {
+		t.Fatalf("dry run, audit key: exit %d: %s", code, stderr)
+	}
+	var planned int64
+	for _, line := range strings.Split(stdout, "\n") {
+		fmt.Sscanf(strings.TrimSpace(line), "requests %d", &planned)
+	}
+	srv.mu.Lock()
+	before := len(srv.reqs)
+	srv.mu.Unlock()
+	code, stdout, stderr = audRun(t, "--remote", srv.url, "--api-key", akey, "--out", out, in)
+	if code != 0 {
+		t.Fatalf("run after the dry run: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "resumed") {
+		t.Errorf("the run after a dry run did not resume its scan:\n%s", stdout)
+	}
+	srv.mu.Lock()
+	made := 0
+	for _, r := range srv.reqs[before:] {
+		if auditRangeURI.MatchString(r.uri) {
+			made++
+		}
+	}
+	srv.mu.Unlock()
+	if int64(made) != planned || planned == 0 {
+		t.Errorf("dry run planned %d requests, the run made %d", planned, made)
+	}
+}
+
+// testAuditMaxDuration: --max-duration stops a rate-limited audit with
+// exit 3 and a resumable state; the same command without it completes,
+// with the local audit's outputs.
+func testAuditMaxDuration(t *testing.T, ixDir string) {
+	dir := t.TempDir()
+	in, _ := audRateCSV(t, dir, 60)
+	if code, _, stderr := audRun(t, "--index", ixDir, "--out", filepath.Join(dir, "local"), in); code != 0 {
+		t.Fatalf("local: exit %d: %s", code, stderr)
+	}
+	ix, err := index.Open(index.Options{Dir: ixDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	key := audKey(t, ix, 900, "range", "sensitive") // 6-hex route: ~63 requests, ~4 s
+	srv := audStartTimedAPI(t, ix)
+	out := filepath.Join(dir, "remote")
+	code, _, stderr := audRun(t, "--remote", srv.url, "--api-key", key, "--out", out, "--max-duration", "1500ms", in)
+	if code != 3 || !strings.Contains(stderr, "--max-duration") || !strings.Contains(stderr, "resume") {
+		t.Fatalf("with --max-duration: exit %d: %s", code, stderr)
+	}
+	srv.mu.Lock()
+	first := 0
+	for _, r := range srv.reqs {
+		if auditRangeURI.MatchString(r.uri) {
+			first++
+		}
+	}
+	srv.mu.Unlock()
+	code, stdout, stderr := audRun(t, "--remote", srv.url, "--api-key", key, "--out", out, in)
+	if code != 0 {
+		t.Fatalf("resumed: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "resumed") {
+		t.Errorf("not resumed:\n%s", stdout)
+	}
+	local, remote := audReadOut(t, filepath.Join(dir, "local")), audReadOut(t, out)
+	for name := range local {
+		if local[name] != remote[name] {
+			t.Errorf("%s differs between local and remote:\nlocal:\n%.500s\nremote:\n%.500s", name, local[name], remote[name])
+		}
+	}
+	srv.mu.Lock()
+	total := 0
+	for _, r := range srv.reqs {
+		if auditRangeURI.MatchString(r.uri) {
+			total++
+		}
+	}
+	srv.mu.Unlock()
+	// The resumed run asks only for the partitions not done: at most the
+	// distinct prefixes (60 e-mails, 3 phones) less those done, plus the
+	// partition in flight at the stop.
+	if first < 5 || total > 63+16 {
+		t.Errorf("%d range requests before the stop, %d in all: the resumed run redid finished partitions", first, total)
+	}
+	t.Logf("%d range requests before --max-duration, %d after", first, total-first)
+}

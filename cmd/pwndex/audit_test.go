@@ -41,6 +41,8 @@ func TestAudit(t *testing.T) {
 	t.Run("RemoteMatchesLocal", func(t *testing.T) { testAuditRemoteMatchesLocal(t, ixDir) })
 	t.Run("ResumeAfterKill", func(t *testing.T) { testAuditResumeAfterKill(t, ixDir) })
 	t.Run("RateLimitedShortPrefixes", func(t *testing.T) { testAuditRateLimited(t, ixDir, true) })
+	t.Run("DryRunThenRun", func(t *testing.T) { testAuditDryRun(t, ixDir) })
+	t.Run("MaxDurationThenResume", func(t *testing.T) { testAuditMaxDuration(t, ixDir) })
 	t.Run("RateLimitedHIBPRoute", func(t *testing.T) {
 		if os.Getenv("PWNDEX_LONG_TESTS") == "" {
 			t.Skip("about 2 minutes: set PWNDEX_LONG_TESTS=1")

@@ -72,7 +72,13 @@ func (p *pacer) wait(ctx context.Context) error {
 			return err
 		}
 	}
-	return p.lim.Wait(ctx)
+	if err := p.lim.Wait(ctx); err != nil {
+		// The limiter refuses at once a wait that would pass the
+		// deadline: the run stops at the deadline, as the caller set it.
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
 }
 
 // accepted records a request the server answered without 429.

@@ -51,7 +51,9 @@ type Plan struct {
 	// Requests per kind at those lengths, for the partitions left to
 	// resolve; Requests6 the same at 6 hex (the HIBP route).
 	Requests, Requests6 [2]int64
-	// RPM is the key's rate in requests per minute (0: none known).
+	// RPM is the rate the requests are paced to, in requests per minute:
+	// the key's announced rate less 2%, or the one learnt so far (0: none
+	// known).
 	RPM float64
 	// Estimate is the time the requests need at RPM (0 when no rate is
 	// known: then only the server's speed bounds the run).

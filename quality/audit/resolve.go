@@ -313,7 +313,8 @@ func validHits(path string) bool {
 		return false
 	}
 	n := len(data) - hitsFooterSize
-	return [4]byte(data[n:n+4]) == hitsMagic && binary.BigEndian.Uint32(data[n+4:]) == crc32.ChecksumIEEE(data[:n+4])
+	// The CRC covers the records, not the magic (see writeHits).
+	return [4]byte(data[n:n+4]) == hitsMagic && binary.BigEndian.Uint32(data[n+4:]) == crc32.ChecksumIEEE(data[:n])
 }
 
 var errHits = errors.New("corrupt hits file")
