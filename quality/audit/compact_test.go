@@ -31,9 +31,9 @@ func compactBody(names []string, recs ...any) []byte {
 }
 
 func TestParseCompactRange(t *testing.T) {
-	a, c := sha1.Sum([]byte("a")), sha1.Sum([]byte("c")) // 86F7E4..., 84A516...
-	pa := index.Prefix{Value: uint32(a[0]) >> 4, Digits: 1}   // "8"
-	lo, hi := c, a                                            // 84A5 < 86F7
+	a, c := sha1.Sum([]byte("a")), sha1.Sum([]byte("c"))    // 86F7E4..., 84A516...
+	pa := index.Prefix{Value: uint32(a[0]) >> 4, Digits: 1} // "8"
+	lo, hi := c, a                                          // 84A5 < 86F7
 	good := compactBody([]string{"Alpha", "Beta"}, lo, []uint64{1}, hi, []uint64{0, 1})
 	var cr compactRange
 	if err := parseCompactRange(good, index.KindEmail, pa, &cr); err != nil {
