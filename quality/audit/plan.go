@@ -20,8 +20,9 @@ const (
 	// are under 2 hours at HIBP-like 600 requests a minute.
 	MaxPlanRequests = 70_000
 	// maxPlanEntries bounds one compact response (about 24 bytes an
-	// identifier: 3 MB).
-	maxPlanEntries = 1 << 17
+	// identifier: 12 MB, under the client's 32 MB body limit). It lets
+	// an index of a billion identifiers be audited in 3-hex prefixes.
+	maxPlanEntries = 1 << 19
 	// planEntryBytes is the size of one compact record, about.
 	planEntryBytes = 24
 	// planBandwidth is the bandwidth assumed for the range bodies (100
@@ -160,26 +161,30 @@ func (a *auditor) makePlan(ck *checkpoint) (*Plan, error) {
 // requests a minute (0: unlimited). A length is eligible when its
 // responses stay under maxPlanEntries and its requests under half of
 // MaxPlanRequests (the other half is the other kind's); when none is,
-// the shortest length offered is taken.
+// the cheapest one within maxPlanEntries; when none is, 6 hex.
 func chooseDigits(counts []int64, corpus float64, lo, hi int, rpm float64) int {
 	per := planRequestCost.Seconds()
 	if rpm > 0 {
 		per = max(per, 60/rpm)
 	}
-	best, bestCost := lo, math.Inf(1)
-	for d := lo; d <= RangeDigits; d++ {
-		if d > hi && d != RangeDigits {
-			continue
+	for _, budget := range []bool{true, false} {
+		best, bestCost := 0, math.Inf(1)
+		for d := lo; d <= RangeDigits; d++ {
+			if d > hi && d != RangeDigits {
+				continue
+			}
+			entries := corpus / math.Pow(16, float64(d))
+			if (entries > maxPlanEntries && d != RangeDigits) || (budget && counts[d] > MaxPlanRequests/2) {
+				continue
+			}
+			req := float64(counts[d])
+			if cost := req*per + req*entries*planEntryBytes/planBandwidth; cost < bestCost {
+				best, bestCost = d, cost
+			}
 		}
-		entries := corpus / math.Pow(16, float64(d))
-		if (entries > maxPlanEntries && d != RangeDigits) || counts[d] > MaxPlanRequests/2 {
-			continue
-		}
-		req := float64(counts[d])
-		cost := req*per + req*entries*planEntryBytes/planBandwidth
-		if cost < bestCost {
-			best, bestCost = d, cost
+		if best > 0 {
+			return best
 		}
 	}
-	return best
+	return RangeDigits
 }
