@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -71,6 +72,7 @@ type remoteLookup interface {
 	compactRange(ctx context.Context, k index.Kind, p index.Prefix, c *compactRange) error
 	PacedRPM() float64
 	Stats() RemoteStats
+	hasPhoneRange() bool
 }
 
 // prefixCounts counts, for the partitions not resolved yet, the distinct
@@ -129,6 +131,9 @@ func (a *auditor) makePlan(ck *checkpoint) (*Plan, error) {
 	counts, err := a.prefixCounts(ck)
 	if err != nil {
 		return nil, err
+	}
+	if n := counts[1][RangeDigits]; n > 0 && !rl.hasPhoneRange() {
+		return nil, fmt.Errorf("audit: %s has no phone range API: the phone numbers of this file cannot be checked there; audit them against a pwndex server, or name an e-mail column only (--email-col) and drop the phone column from the file", a.cfg.Lookup.Describe())
 	}
 	st := rl.loadStatus(a.ctx)
 	pl.RPM = rl.PacedRPM()

@@ -93,3 +93,26 @@ func TestDryRunPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestHIBPPhones: HIBP has no phone range (it would answer 404, which
+// reads as "not found"), so a base with phone numbers is refused before
+// any prefix is sent, rather than reported clean.
+func TestHIBPPhones(t *testing.T) {
+	srv := newHIBPServer(t)
+	r := srv.remote(t, nil)
+	r.hibp = true // as for https://haveibeenpwned.com/api/v3
+	dir := t.TempDir()
+	in := writeFile(t, dir, "crm.csv", crmCSV)
+	_, err := Run(context.Background(), Config{Path: in, OutDir: filepath.Join(dir, "out"), Lookup: r})
+	if err == nil || !strings.Contains(err.Error(), "no phone range") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, q := range srv.requests {
+		if rangePath.MatchString(q.path) {
+			t.Errorf("sent %s", q.path)
+		}
+	}
+	if u, err := NewRemote(RemoteOptions{BaseURL: "https://haveibeenpwned.com/api/v3", APIKey: "k"}); err != nil || !u.hibp || u.base != "https://haveibeenpwned.com" {
+		t.Errorf("HIBP base URL: %+v, %v", u, err)
+	}
+}

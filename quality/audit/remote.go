@@ -74,6 +74,8 @@ type Remote struct {
 
 	statusOnce sync.Once
 	status     remoteStatus
+	// hibp is set for haveibeenpwned.com, which has no phone range.
+	hibp bool
 
 	requests, bytes, limited atomic.Int64
 }
@@ -151,8 +153,13 @@ func NewRemote(opts RemoteOptions) (*Remote, error) {
 		client: client,
 		sem:    make(chan struct{}, opts.Concurrency),
 		pace:   newPacer(),
+		hibp:   strings.HasSuffix(strings.ToLower(u.Hostname()), "haveibeenpwned.com"),
 	}, nil
 }
+
+// hasPhoneRange reports whether the server answers phone ranges: pwndex
+// does, HIBP does not (it would answer 404, read as "not found").
+func (r *Remote) hasPhoneRange() bool { return !r.hibp }
 
 // Stats returns the requests sent and bytes received so far.
 func (r *Remote) Stats() RemoteStats {
