@@ -133,7 +133,7 @@ func (a *auditor) makePlan(ck *checkpoint) (*Plan, error) {
 		return nil, err
 	}
 	if n := counts[1][RangeDigits]; n > 0 && !rl.hasPhoneRange() {
-		return nil, fmt.Errorf("audit: %s has no phone range API: the phone numbers of this file cannot be checked there; audit them against a pwndex server, or name an e-mail column only (--email-col) and drop the phone column from the file", a.cfg.Lookup.Describe())
+		return nil, fmt.Errorf("audit: %s has no phone range API: the phone numbers of this file cannot be checked there; audit them against a pwndex server, or remove the phone column from the file", a.cfg.Lookup.Describe())
 	}
 	st := rl.loadStatus(a.ctx)
 	pl.RPM = rl.PacedRPM()
