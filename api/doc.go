@@ -8,6 +8,8 @@
 //	GET  /api/v3/breaches[?domain=]             breach catalog, HIBP field names
 //	GET  /api/v3/breach/{name}                  one breach
 //	POST /v1/audit?kind=email|phone|sha1|ntlm   full hashes, one per line (scope "audit")
+//	GET  /v1/range/{email|phone}/{1..6 hex}     compact binary range for audits (scope "audit")
+//	GET  /api/v3/subscription/status            the key's plan, HIBP's shape (Rpm)
 //	POST (Options.Uploads)                      upload hooks injected by the caller
 //	GET  /healthz /readyz /metrics              operations (Prometheus text format)
 //	GET  /                                      the check page (hashing in the browser)

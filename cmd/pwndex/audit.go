@@ -142,7 +142,7 @@ func printPlan(w io.Writer, file string, r *audit.Report) {
 	fmt.Fprintf(w, "  records     %d read, %d e-mail addresses and %d phone numbers to check\n", r.Rows, r.Emails, r.Phones)
 	if p := r.Plan; p != nil {
 		for i, k := range []string{"e-mail", "phone"} {
-			fmt.Fprintf(w, "  %-11s %d distinct %d-hex prefixes (%d at 6 hex)\n", k, p.Requests[i], p.Digits[i], p.Requests6[i])
+			fmt.Fprintf(w, "  %-11s %d requests of %d-hex prefixes (%d at 6 hex)\n", k, p.Requests[i], p.Digits[i], p.Requests6[i])
 		}
 		fmt.Fprintf(w, "  requests    %d\n", p.Total())
 		if p.RPM > 0 {

@@ -46,6 +46,7 @@ func runAuditShortBench(e *benchEnv) (map[string]benchMeasure, error) {
 	var plan string
 	if err == nil {
 		_, _, plan, err = e.runAudit(f, f.audit600, "--remote", "http://"+srv.addr, "--dry-run")
+		fmt.Fprintf(e.log, "bench: dry run at 600/min:\n%s", plan)
 	}
 	if serr := srv.stop(); err == nil {
 		err = serr
@@ -63,7 +64,7 @@ func runAuditShortBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if !ok {
 		return nil, fmt.Errorf("short-prefix remote audit: no remote line in the summary:\n%s", summary)
 	}
-	n600, ok600 := parsePlanRequests(plan)
+	n600, n6, ok600 := parsePlanRequests(plan)
 	if !ok600 {
 		return nil, fmt.Errorf("dry run at 600/min: no request count in:\n%s", plan)
 	}
@@ -75,7 +76,8 @@ func runAuditShortBench(e *benchEnv) (map[string]benchMeasure, error) {
 		rowShortRatio:    {value: remoteRate / localRate},
 		rowShortRequests: {value: float64(reqs), note: "unlimited key, status and catalog included"},
 		rowShortBytes:    {value: float64(bytes) / (1 << 20), note: fmt.Sprintf("%.1f bytes per identifier audited", float64(bytes)/ids)},
-		rowShort600:      {value: float64(n600) / 600, note: fmt.Sprintf("%d requests planned by --dry-run with a 600/min key", n600)},
+		rowShort600: {value: float64(n600) / 600, note: fmt.Sprintf("%d requests planned by --dry-run with a 600/min key; at 6 hex %d requests, %.1f h",
+			n600, n6, float64(n6)/600/60)},
 	}
 	return res, nil
 }
@@ -95,13 +97,20 @@ func parseRemoteLine(summary string) (reqs, bytes int64, d1, d2 int, ok bool) {
 	return 0, 0, 0, 0, false
 }
 
-// parsePlanRequests reads the "requests" line of a dry run.
-func parsePlanRequests(out string) (int64, bool) {
+// parsePlanRequests reads a dry run: the requests planned, and those the
+// 6-hex route would need (the sum of the "N at 6 hex" of each kind).
+func parsePlanRequests(out string) (n, n6 int64, ok bool) {
 	for _, line := range strings.Split(out, "\n") {
-		var n int64
-		if _, err := fmt.Sscanf(strings.TrimSpace(line), "requests %d", &n); err == nil {
-			return n, true
+		line = strings.TrimSpace(line)
+		if _, err := fmt.Sscanf(line, "requests %d", &n); err == nil {
+			ok = true
+		}
+		if i := strings.Index(line, "("); i >= 0 {
+			var k int64
+			if _, err := fmt.Sscanf(line[i:], "(%d at 6 hex)", &k); err == nil {
+				n6 += k
+			}
 		}
 	}
-	return 0, false
+	return n, n6, ok
 }
