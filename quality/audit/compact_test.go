@@ -100,3 +100,22 @@ func FuzzParseCompactRange(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseStatus(f *testing.F) {
+	f.Add([]byte(`{"SubscriptionName":"Pwned 3","Rpm":500,"IncludesKAnon":true}`))
+	f.Add([]byte(`{"Rpm":600,"PwndexRanges":{"Path":"/v1/range/{kind}/{prefix}","MinDigits":1,"MaxDigits":6,"Counts":{"email":3,"phone":1}}}`))
+	f.Add([]byte(`{"Rpm":-1}`))
+	f.Add([]byte(`{"Rpm":1,"PwndexRanges":{"MinDigits":0,"MaxDigits":9}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		st, ok := parseStatus(body)
+		if !ok {
+			return
+		}
+		if st.Rpm < 0 {
+			t.Fatalf("accepted Rpm %d", st.Rpm)
+		}
+		if p := st.PwndexRanges; p != nil && (p.MinDigits < 1 || p.MaxDigits > RangeDigits || p.MinDigits > p.MaxDigits) {
+			t.Fatalf("accepted prefix lengths %d..%d", p.MinDigits, p.MaxDigits)
+		}
+	})
+}

@@ -180,12 +180,9 @@ func (r *Remote) loadStatus(ctx context.Context) remoteStatus {
 		if err != nil || body == nil {
 			return
 		}
-		var st remoteStatus
-		if json.Unmarshal(body, &st) != nil || st.Rpm < 0 {
+		st, ok := parseStatus(body)
+		if !ok {
 			return
-		}
-		if p := st.PwndexRanges; p != nil && (p.MinDigits < 1 || p.MaxDigits > RangeDigits || p.MinDigits > p.MaxDigits) {
-			st.PwndexRanges = nil
 		}
 		r.status = st
 		if st.Rpm > 0 && st.Rpm < 1<<30 {
@@ -193,6 +190,20 @@ func (r *Remote) loadStatus(ctx context.Context) remoteStatus {
 		}
 	})
 	return r.status
+}
+
+// parseStatus decodes a subscription status body. A negative Rpm makes
+// it unusable; a PwndexRanges with impossible prefix lengths or counts is
+// ignored (the 6-hex route is then used).
+func parseStatus(body []byte) (remoteStatus, bool) {
+	var st remoteStatus
+	if json.Unmarshal(body, &st) != nil || st.Rpm < 0 {
+		return remoteStatus{}, false
+	}
+	if p := st.PwndexRanges; p != nil && (p.MinDigits < 1 || p.MaxDigits > RangeDigits || p.MinDigits > p.MaxDigits) {
+		st.PwndexRanges = nil
+	}
+	return st, true
 }
 
 // Parallelism implements Lookup.
