@@ -400,8 +400,31 @@ func TestRemoteHIBPPaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := srv.remote(t, func(o *RemoteOptions) { o.BaseURL = srv.URL + "/api/v3/"; o.Concurrency = 16 })
-	if _, err := runLocal(t, r, in, remoteOut, nil); err != nil {
+	var progress []Progress
+	rep, err := runLocal(t, r, in, remoteOut, func(c *Config) { c.Progress = func(p Progress) { progress = append(progress, p) } })
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The lookup stage's progress: the paced rate and an ETA from its
+	// start, counted in requests of the plan.
+	var lookups []Progress
+	for _, p := range progress {
+		if p.Stage == StageResolve {
+			lookups = append(lookups, p)
+		}
+	}
+	if len(lookups) < 10 {
+		t.Fatalf("%d progress reports while looking up", len(lookups))
+	}
+	first, last := lookups[0], lookups[len(lookups)-1]
+	total := rep.Plan.Total()
+	if first.Total != total || first.RPM != 0.98*rpm || last.Done != total {
+		t.Errorf("progress: first %+v, last %+v; plan %d requests at %v/min", first, last, total, 0.98*rpm)
+	}
+	// ETA at the first report: the requests left at the paced rate.
+	want := time.Duration(float64(total-first.Done) / (0.98 * rpm) * float64(time.Minute))
+	if first.ETA < want-time.Second || first.ETA > want+2*time.Second {
+		t.Errorf("first ETA %v, want about %v", first.ETA, want)
 	}
 	sameOutputs(t, outputs(t, remoteOut), outputs(t, localOut))
 	if got := r.PacedRPM(); got > rpm || got < rpm*0.9 {
