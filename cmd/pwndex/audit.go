@@ -150,6 +150,9 @@ func printPlan(w io.Writer, file string, r *audit.Report) {
 		} else {
 			fmt.Fprintln(w, "  time        no rate limit known: as fast as the server answers")
 		}
+		if !p.ShortRoute && p.Total() > audit.MaxPlanRequests {
+			fmt.Fprintln(w, "  hint        on a pwndex server, a key with the audit scope lets the audit use shorter prefixes: far fewer requests")
+		}
 	}
 	fmt.Fprintln(w, "  run the same command without --dry-run to audit (the file is not read again)")
 }

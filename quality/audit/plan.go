@@ -60,6 +60,9 @@ type Plan struct {
 	// Estimate is the time the requests need at RPM (0 when no rate is
 	// known: then only the server's speed bounds the run).
 	Estimate time.Duration
+	// ShortRoute is set when the server offered short prefixes (a pwndex
+	// server and a key with the audit scope).
+	ShortRoute bool
 }
 
 // Total is the number of requests of the plan.
@@ -137,6 +140,7 @@ func (a *auditor) makePlan(ck *checkpoint) (*Plan, error) {
 	}
 	st := rl.loadStatus(a.ctx)
 	pl.RPM = rl.PacedRPM()
+	pl.ShortRoute = st.PwndexRanges != nil
 	forced := 0
 	if r, ok := a.cfg.Lookup.(*Remote); ok {
 		forced = r.opts.PrefixDigits
