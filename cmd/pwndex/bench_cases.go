@@ -129,6 +129,7 @@ func benchCases() []*benchCase {
 				{Name: rowShortRequests, Unit: "requests", Goal: bench.AtMost, Target: benchTargetShortReqMax},
 				{Name: rowShortBytes, Unit: "MiB"},
 				{Name: rowShort600, Unit: "minutes", Goal: bench.AtMost, Target: benchTarget600Minutes},
+				{Name: rowShortServe, Unit: "MiB/s"},
 			},
 			run: runAuditShortBench,
 		},
