@@ -314,3 +314,58 @@ func testAuditMaxDuration(t *testing.T, ixDir string) {
 	}
 	t.Logf("%d range requests before --max-duration, %d after", first, total-first)
 }
+
+// testAuditEveryPrefixLength audits audCSV through the recording server
+// with an audit key at every prefix length of the compact route (1 to 5;
+// 6 is the HIBP route): the outputs equal the local audit's, and the
+// server saw only the catalog, the status and prefixes of that length,
+// never an identifier, a full hash, a suffix or a longer prefix.
+func testAuditEveryPrefixLength(t *testing.T, ixDir string) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "crm.csv")
+	os.WriteFile(in, []byte(audCSV), 0o644)
+	if code, _, stderr := audRun(t, "--index", ixDir, "--out", filepath.Join(dir, "local"), in); code != 0 {
+		t.Fatalf("local: exit %d: %s", code, stderr)
+	}
+	local := audReadOut(t, filepath.Join(dir, "local"))
+	ix, err := index.Open(index.Options{Dir: ixDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	key := audKey(t, ix, 100000, "range", "sensitive", "audit")
+	for d := 1; d <= 6; d++ {
+		srv := audStartAPI(t, ix)
+		out := filepath.Join(dir, fmt.Sprintf("remote%d", d))
+		code, _, stderr := audRun(t, "--remote", srv.url, "--api-key", key, "--out", out, "--prefix-digits", fmt.Sprint(d), in)
+		if code != 0 {
+			t.Fatalf("%d hex: exit %d: %s", d, code, stderr)
+		}
+		remote := audReadOut(t, out)
+		for name := range local {
+			if local[name] != remote[name] {
+				t.Errorf("%d hex: %s differs between local and remote:\nlocal:\n%.500s\nremote:\n%.500s", d, name, local[name], remote[name])
+			}
+		}
+		srv.mu.Lock()
+		reqs := append([]string(nil), srv.reqs...)
+		srv.mu.Unlock()
+		audCheckRequests(t, reqs, []string{"alice@example.com", "bob@example.com", "carol@example.fr", "frank@example.net", "+33612345678"},
+			[]string{"Alice", "alice", "bob", "carol", "frank", "06 12", "0612345678"})
+		ranges := 0
+		for _, r := range reqs {
+			uri, _, _ := strings.Cut(r, "\n")
+			if !auditRangeURI.MatchString(uri) {
+				continue
+			}
+			ranges++
+			p := uri[strings.LastIndexByte(uri, '/')+1:]
+			if len(p) != d || (d < 6) != strings.HasPrefix(uri, "/v1/range/") {
+				t.Errorf("%d hex: request %s", d, uri)
+			}
+		}
+		if ranges == 0 {
+			t.Errorf("%d hex: no range request", d)
+		}
+	}
+}
