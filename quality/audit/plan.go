@@ -60,8 +60,9 @@ type Plan struct {
 	// Estimate is the time the requests need at RPM (0 when no rate is
 	// known: then only the server's speed bounds the run).
 	Estimate time.Duration
-	// ShortRoute is set when the server offered short prefixes (a pwndex
-	// server and a key with the audit scope).
+	// ShortRoute is set when the server offered its compact route (a
+	// pwndex server and a key with the audit scope): every lookup then
+	// uses it, 6-hex ones included, so an audit key needs no range scope.
 	ShortRoute bool
 }
 
@@ -153,8 +154,10 @@ func (a *auditor) makePlan(ck *checkpoint) (*Plan, error) {
 		case forced > 0:
 			d = min(max(forced, st.PwndexRanges.MinDigits), st.PwndexRanges.MaxDigits)
 		default:
-			d = chooseDigits(counts[s][:], float64(st.PwndexRanges.Counts[k.String()]),
-				st.PwndexRanges.MinDigits, st.PwndexRanges.MaxDigits, pl.RPM)
+			// Every lookup takes the compact route (the key may lack the
+			// range scope), so never longer than it offers.
+			d = min(st.PwndexRanges.MaxDigits, chooseDigits(counts[s][:], float64(st.PwndexRanges.Counts[k.String()]),
+				st.PwndexRanges.MinDigits, st.PwndexRanges.MaxDigits, pl.RPM))
 		}
 		pl.Digits[s] = d
 		pl.Requests[s] = counts[s][d]

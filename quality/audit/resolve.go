@@ -154,7 +154,7 @@ func (a *auditor) resolve(recs []record) ([]hit, error) {
 				}
 				g := recs[groups[gi].start:groups[gi].end]
 				var err error
-				if d := a.digits(g[0].kind); d < RangeDigits && rl != nil {
+				if d := a.digits(g[0].kind); rl != nil && a.plan.ShortRoute {
 					p := index.Prefix{Value: a.groupPrefix(&g[0]), Digits: d}
 					if err = rl.compactRange(a.ctx, g[0].kind, p, &cr); err == nil {
 						local = a.matchCompact(g, &cr, local)
