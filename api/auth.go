@@ -47,11 +47,7 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, scope string) (index.APIKey
 		jsonError(ctx, fasthttp.StatusForbidden, "Access denied: the hibp-api-key lacks the "+scope+" scope.")
 		return index.APIKey{}, false
 	}
-	rate := key.RatePerMinute
-	if rate <= 0 {
-		rate = s.opts.DefaultRatePerMinute
-	}
-	if wait, ok := s.limiter.allow(key.Name, rate, time.Now()); !ok {
+	if wait, ok := s.limiter.allow(key.Name, s.keyRate(&key), time.Now()); !ok {
 		secs := int(math.Ceil(wait.Seconds()))
 		if secs < 1 {
 			secs = 1
@@ -61,6 +57,15 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, scope string) (index.APIKey
 		return index.APIKey{}, false
 	}
 	return key, true
+}
+
+// keyRate is the key's requests per minute: its own, else the server's
+// default.
+func (s *Server) keyRate(key *index.APIKey) int {
+	if key.RatePerMinute > 0 {
+		return key.RatePerMinute
+	}
+	return s.opts.DefaultRatePerMinute
 }
 
 // jsonError writes {"statusCode":N,"message":"..."} as HIBP does.

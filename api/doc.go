@@ -13,6 +13,8 @@
 //	GET  /range/search/{6 hex}                  Mozilla Monitor's enterprise e-mail range (Hibp-Enterprise-Api-Key)
 //	POST /range/subscribe                       its range subscription (201 new, 200 known; no callbacks)
 //	POST /v1/audit?kind=email|phone|sha1|ntlm   full hashes, one per line (scope "audit")
+//	GET  /v1/range/{email|phone}/{1..6 hex}     compact binary range for audits (scope "audit")
+//	GET  /api/v3/subscription/status            the key's plan, HIBP's shape (Rpm)
 //	POST (Options.Uploads)                      upload hooks injected by the caller
 //	GET  /healthz /readyz /metrics              operations (Prometheus text format)
 //	GET  /                                      the check page (hashing in the browser)

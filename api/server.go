@@ -183,6 +183,8 @@ const (
 	routeEnterpriseSearch
 	routeRangeSubscribe
 	routeBadRange
+	routeShortRange
+	routeSubscription
 	routeNotFound
 	routeOverload
 	numRoutes
@@ -192,7 +194,7 @@ var routeNames = [numRoutes]string{
 	"range", "email_range", "phone_range", "breaches", "breach", "audit",
 	"upload", "page", "healthz", "readyz", "metrics",
 	"account", "paste_account", "dataclasses", "latest_breach", "enterprise_range", "range_subscribe", "bad_range",
-	"not_found", "overload",
+	"short_range", "subscription", "not_found", "overload",
 }
 
 // Path prefixes and exact paths of the built-in routes.
@@ -210,6 +212,7 @@ const (
 	pathLatestBreach     = "/api/v3/latestbreach"
 	pathEnterpriseSearch = "/range/search/" // Mozilla Monitor's HIBP enterprise range
 	pathRangeSubscribe   = "/range/subscribe"
+	pathSubscr           = "/api/v3/subscription/status"
 )
 
 // routeOf classifies a normalised request path without allocating.
@@ -233,6 +236,8 @@ func routeOf(path []byte) route {
 		return routePhoneRange
 	case bytes.HasPrefix(path, []byte(pathBreach)):
 		return routeBreach
+	case bytes.HasPrefix(path, []byte(pathShortRange)):
+		return routeShortRange
 	}
 	switch string(path) {
 	case pathBreaches:
@@ -243,6 +248,8 @@ func routeOf(path []byte) route {
 		return routeDataClasses
 	case pathLatestBreach:
 		return routeLatestBreach
+	case pathSubscr:
+		return routeSubscription
 	case "/healthz":
 		return routeHealth
 	case "/readyz":
@@ -307,6 +314,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveBreach(ctx, path[len(pathBreach):])
 	case routeAudit:
 		s.serveAudit(ctx)
+	case routeShortRange:
+		s.serveShortRange(ctx, path[len(pathShortRange):])
+	case routeSubscription:
+		s.serveSubscription(ctx)
 	case routeHealth:
 		s.serveHealth(ctx)
 	case routeReady:

@@ -19,8 +19,12 @@ import (
 const auditUsage = `usage: pwndex audit (--index DIR | --remote URL --api-key K) [flags] FILE
 
 Reports how exposed the customers of FILE (CSV) are: exposed.csv, report.json,
-report.html and bad_rows.csv in --out. Remote mode sends only 6-hex hash prefixes.
-Exit codes: 0 done, 2 usage or unusable input, 3 internal or remote error.
+report.html and bad_rows.csv in --out. Remote mode sends only hash prefixes: 6 hex
+on the HIBP route, 1 to 6 on pwndex's compact route for keys with the audit scope,
+paced to the key's rate (a 429 slows the audit down, it never fails it).
+--dry-run reads FILE and prints the requests and their time at the key's rate.
+Exit codes: 0 done, 2 usage or unusable input, 3 internal or remote error, or
+--max-duration reached (run the same command again to resume).
 
 flags:
 `
@@ -43,6 +47,9 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		encoding    = fs.String("encoding", "", "force the input encoding (utf-8, utf-16le, utf-16be, windows-1252)")
 		quiet       = fs.Bool("quiet", false, "no progress bar")
 		ckEvery     = fs.Int("checkpoint-every", 0, "rows between checkpoints (default 200000)")
+		maxDur      = fs.Duration("max-duration", 0, "stop after `D` (e.g. 2h), resumable; default: no limit")
+		dryRun      = fs.Bool("dry-run", false, "read FILE and print the requests the audit needs and their time; send no prefix")
+		prefixLen   = fs.Int("prefix-digits", 0, "force the prefix length `N` (1-6) of pwndex's compact route (default: chosen from the base and index sizes)")
 	)
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -65,7 +72,7 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		Path: file, Name: file, OutDir: *out,
 		EmailColumn: *emailCol, PhoneColumn: *phoneCol, Region: *region,
 		Concurrency: *concurrency, Resume: *resume && !*noResume, CheckpointEvery: *ckEvery,
-		Table: quality.TableOptions{Encoding: *encoding},
+		Table: quality.TableOptions{Encoding: *encoding}, DryRun: *dryRun,
 	}
 	if *indexDir != "" {
 		// Only the identifier kinds: password filters can be gigabytes.
@@ -81,7 +88,7 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		if key == "" {
 			key = os.Getenv("PWNDEX_API_KEY")
 		}
-		r, err := audit.NewRemote(audit.RemoteOptions{BaseURL: *remote, APIKey: key, Concurrency: *concurrency})
+		r, err := audit.NewRemote(audit.RemoteOptions{BaseURL: *remote, APIKey: key, Concurrency: *concurrency, PrefixDigits: *prefixLen})
 		if err != nil {
 			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
 			return 2
@@ -97,7 +104,13 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if auditConfigHook != nil {
 		auditConfigHook(&cfg)
 	}
-	rep, err := audit.Run(ctx, cfg)
+	runCtx := ctx
+	if *maxDur > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, *maxDur)
+		defer cancel()
+	}
+	rep, err := audit.Run(runCtx, cfg)
 	bar.finish()
 	if err != nil {
 		var ie *quality.InputError
@@ -105,6 +118,9 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		case errors.As(err, &ie):
 			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
 			return 2
+		case ctx.Err() == nil && runCtx.Err() != nil:
+			fmt.Fprintf(stderr, "pwndex audit: stopped after --max-duration %v; run the same command again to resume\n", *maxDur)
+			return 3
 		case ctx.Err() != nil:
 			fmt.Fprintln(stderr, "pwndex audit: interrupted; run the same command again to resume")
 			return 3
@@ -112,8 +128,33 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
 		return 3
 	}
+	if *dryRun {
+		printPlan(stdout, file, &rep)
+		return 0
+	}
 	printSummary(stdout, file, &rep)
 	return 0
+}
+
+// printPlan prints a dry run: the requests the lookup stage needs.
+func printPlan(w io.Writer, file string, r *audit.Report) {
+	fmt.Fprintf(w, "pwndex audit: dry run of %s against %s (%s): nothing sent but the catalog and status\n", file, r.Source, r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(w, "  records     %d read, %d e-mail addresses and %d phone numbers to check\n", r.Rows, r.Emails, r.Phones)
+	if p := r.Plan; p != nil {
+		for i, k := range []string{"e-mail", "phone"} {
+			fmt.Fprintf(w, "  %-11s %d requests of %d-hex prefixes (%d at 6 hex)\n", k, p.Requests[i], p.Digits[i], p.Requests6[i])
+		}
+		fmt.Fprintf(w, "  requests    %d\n", p.Total())
+		if p.RPM > 0 {
+			fmt.Fprintf(w, "  time        %s at %.0f requests/minute (the key's rate)\n", p.Estimate.Round(time.Second), p.RPM)
+		} else {
+			fmt.Fprintln(w, "  time        no rate limit known: as fast as the server answers")
+		}
+		if !p.ShortRoute && p.Total() > audit.MaxPlanRequests {
+			fmt.Fprintln(w, "  hint        on a pwndex server, a key with the audit scope lets the audit use shorter prefixes: far fewer requests")
+		}
+	}
+	fmt.Fprintln(w, "  run the same command without --dry-run to audit (the file is not read again)")
 }
 
 // auditConfigHook, set only by tests, adjusts the configuration of an
@@ -158,6 +199,10 @@ func printSummary(w io.Writer, file string, r *audit.Report) {
 	if secs := r.LookupTime.Seconds(); secs > 0 {
 		fmt.Fprintf(w, "  lookups     %d range lookups in %s (%.0f/s)\n", r.Lookups, r.LookupTime.Round(time.Millisecond), float64(r.Lookups)/secs)
 	}
+	if st, p := r.Remote, r.Plan; st != nil && p != nil {
+		fmt.Fprintf(w, "  remote      %d requests, %d bytes received, %d answered 429; prefixes of %d (e-mail) and %d (phone) hex\n",
+			st.Requests, st.Bytes, st.RateLimited, p.Digits[0], p.Digits[1])
+	}
 	fmt.Fprintf(w, "  wrote       %s\n", strings.Join(r.Files, ", "))
 }
 
@@ -191,8 +236,15 @@ func (b *progressBar) update(p audit.Progress) {
 		frac = min(1, float64(p.Done)/float64(p.Total))
 	}
 	n := int(frac * width)
-	fmt.Fprintf(b.w, "\r%-14s [%s%s] %3.0f%%  %d rows  %s\x1b[K", p.Stage, strings.Repeat("=", n), strings.Repeat(" ", width-n),
-		100*frac, p.Rows, p.Elapsed.Round(time.Second))
+	extra := ""
+	if p.RPM > 0 {
+		extra += fmt.Sprintf("  %.0f req/min", p.RPM)
+	}
+	if p.ETA > 0 {
+		extra += fmt.Sprintf("  ETA %s", p.ETA.Round(time.Second))
+	}
+	fmt.Fprintf(b.w, "\r%-14s [%s%s] %3.0f%%  %d rows  %s%s\x1b[K", p.Stage, strings.Repeat("=", n), strings.Repeat(" ", width-n),
+		100*frac, p.Rows, p.Elapsed.Round(time.Second), extra)
 	b.drawn = true
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,9 @@ type benchAuditData struct {
 	crm     string
 	exposed int    // CRM rows drawn from the dump population
 	key     string // API key with the range scope
+	// auditKey has the audit scope and no practical limit; audit600 the
+	// audit scope at HIBP-like 600 requests a minute.
+	auditKey, audit600 string
 }
 
 // auditData builds (once) the audit benchmark's data.
@@ -63,6 +67,12 @@ func (e *benchEnv) auditData() (*benchAuditData, error) {
 		return nil, fmt.Errorf("ingest dump: %w", err)
 	}
 	f.key, err = ix.CreateAPIKey(index.APIKey{Name: "bench", Scopes: []string{"range"}, RatePerMinute: 1 << 30})
+	if err == nil {
+		f.auditKey, err = ix.CreateAPIKey(index.APIKey{Name: "bench-audit", Scopes: []string{"range", "audit"}, RatePerMinute: 1 << 30})
+	}
+	if err == nil {
+		f.audit600, err = ix.CreateAPIKey(index.APIKey{Name: "bench-audit-600", Scopes: []string{"range", "audit"}, RatePerMinute: 600})
+	}
 	if err != nil {
 		f.close()
 		return nil, err
@@ -88,7 +98,7 @@ func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
 		return nil, err
 	}
 	res := map[string]benchMeasure{}
-	local, d, _, err := e.runAudit(f, "--index", f.dir)
+	local, d, _, err := e.runAudit(f, f.key, "--index", f.dir)
 	if err != nil {
 		return nil, fmt.Errorf("local audit: %w", err)
 	}
@@ -133,7 +143,7 @@ func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
 	}
 	res[rowAccountRPS] = benchMeasure{value: acct.ReqPerSec, note: fmt.Sprintf("p99 %.2f ms; %.2fx the e-mail range's %.0f req/s in the same run",
 		float64(acct.P99.Microseconds())/1000, acct.ReqPerSec/ceiling.ReqPerSec, ceiling.ReqPerSec)}
-	remote, d, summary, err := e.runAudit(f, "--remote", "http://"+srv.addr)
+	remote, d, summary, err := e.runAudit(f, f.key, "--remote", "http://"+srv.addr)
 	if serr := srv.stop(); err == nil {
 		err = serr
 	}
@@ -192,7 +202,7 @@ func checkAudit(f *benchAuditData, r audit.Report) error {
 // runAudit runs `pwndex audit` with the lookup flags given, in a child
 // process in full runs or in-process with --quick, and returns its report
 // and its summary (standard output).
-func (e *benchEnv) runAudit(f *benchAuditData, lookup ...string) (audit.Report, time.Duration, string, error) {
+func (e *benchEnv) runAudit(f *benchAuditData, key string, lookup ...string) (audit.Report, time.Duration, string, error) {
 	out, err := os.MkdirTemp(e.dir, "audit-")
 	if err != nil {
 		return audit.Report{}, 0, "", err
@@ -205,7 +215,7 @@ func (e *benchEnv) runAudit(f *benchAuditData, lookup ...string) (audit.Report, 
 		start          = time.Now()
 	)
 	if e.exe == "" {
-		os.Setenv("PWNDEX_API_KEY", f.key)
+		os.Setenv("PWNDEX_API_KEY", key)
 		defer os.Unsetenv("PWNDEX_API_KEY")
 		if f.ix != nil && lookup[0] == "--index" {
 			f.close() // audit opens the index itself
@@ -216,13 +226,16 @@ func (e *benchEnv) runAudit(f *benchAuditData, lookup ...string) (audit.Report, 
 	} else {
 		f.close()
 		cmd := exec.CommandContext(e.ctx, e.exe, args...)
-		cmd.Env = append(os.Environ(), "PWNDEX_API_KEY="+f.key) // not on the command line
+		cmd.Env = append(os.Environ(), "PWNDEX_API_KEY="+key) // not on the command line
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
 			return audit.Report{}, 0, "", fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 		}
 	}
 	d := time.Since(start)
+	if slices.Contains(lookup, "--dry-run") {
+		return audit.Report{}, d, stdout.String(), nil
+	}
 	data, err := os.ReadFile(filepath.Join(out, audit.FileJSON))
 	if err != nil {
 		return audit.Report{}, d, "", err

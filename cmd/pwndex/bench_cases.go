@@ -122,6 +122,19 @@ func benchCases() []*benchCase {
 			},
 			run: runAuditBench,
 		},
+		{
+			name: "audit-short",
+			once: true, // two audits and a dry run of the same base
+			rows: []bench.Row{
+				{Name: rowShortRemote, Unit: "ids/s"},
+				{Name: rowShortRatio, Unit: "ratio", Goal: bench.AtLeast, Target: benchTargetShortRatio},
+				{Name: rowShortRequests, Unit: "requests", Goal: bench.AtMost, Target: benchTargetShortReqMax},
+				{Name: rowShortBytes, Unit: "MiB"},
+				{Name: rowShort600, Unit: "minutes", Goal: bench.AtMost, Target: benchTarget600Minutes},
+				{Name: rowShortServe, Unit: "MiB/s"},
+			},
+			run: runAuditShortBench,
+		},
 	}
 }
 

@@ -21,8 +21,10 @@ Manage the API keys of an index (hibp-api-key header). 'add' prints the new
 secret once on stdout; only its SHA-256 is stored. Scopes: range (e-mail and
 phone ranges, and account search), search (account search
 /api/v3/breachedaccount/{account} only), sensitive (sensitive breaches in
-answers), audit (POST /v1/audit with full hashes); upload routes may define
-their own.
+answers), audit (POST /v1/audit with full hashes, and the short-prefix
+ranges of /v1/range that remote audits use); upload routes may define their
+own. --rate is the key's requests per minute (GET
+/api/v3/subscription/status tells it to clients).
 The index must not be held by a running serve or ingest.
 
 Exit codes: 0 ok, 2 usage or unknown key, 3 internal error.

@@ -66,6 +66,11 @@ type Config struct {
 	PartitionBits int
 	// Progress, if set, is called from time to time (from Run's goroutine).
 	Progress func(Progress)
+	// DryRun stops after reading the input and planning the lookups:
+	// Report.Plan tells how many requests the audit needs and how long
+	// they take at the key's rate; no prefix is sent. The work directory
+	// is kept, so the real run (with Resume) does not read the input again.
+	DryRun bool
 }
 
 // Stage names reported in Progress.
@@ -83,6 +88,11 @@ type Progress struct {
 	Rows    int64 // input rows read so far
 	Resumed bool  // the run continues an interrupted one
 	Elapsed time.Duration
+	// RPM is the rate the lookup stage is paced to, in requests per
+	// minute (0: not paced), and ETA its time left: at that rate when
+	// known, else at the rate so far (0: not known yet).
+	RPM float64
+	ETA time.Duration
 }
 
 func (c *Config) validate() error {

@@ -23,7 +23,12 @@
 // scope for sensitive breaches, which a local index always reports).
 // Remote uses fasthttp's client: keep-alive connections, a bounded number
 // of requests in flight, a per-request timeout, retries with exponential
-// backoff and jitter, and a 429's Retry-After honoured by every worker.
+// backoff and jitter. Requests are paced to the key's rate (the Rpm of
+// the subscription status, else learnt from 429s); a 429 pauses every
+// worker for its Retry-After and is never a failure. Before the lookups,
+// a plan (Plan) counts the base's distinct prefixes at every length and,
+// on a pwndex server with an audit key, picks per kind the prefix length
+// (1 to 6 hex, compact route) that costs least in requests and bytes.
 //
 // Everything lives in a work directory inside the output directory; a
 // checkpoint (written atomically) records progress, so a run killed at any

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -26,7 +27,6 @@ const (
 	DefaultMaxAttempts       = 8
 	DefaultBaseBackoff       = 200 * time.Millisecond
 	DefaultMaxBackoff        = 20 * time.Second
-	DefaultMaxRetryAfter     = 5 * time.Minute
 	// maxBody bounds a range or catalog response.
 	maxBody = 32 << 20
 )
@@ -48,24 +48,54 @@ type RemoteOptions struct {
 	// BaseBackoff and MaxBackoff shape the exponential backoff with jitter
 	// between attempts (defaults 200 ms, 20 s).
 	BaseBackoff, MaxBackoff time.Duration
-	// MaxRetryAfter caps how long a 429's Retry-After is honoured (default
-	// 5 min); a longer demand fails the audit.
+	// MaxRetryAfter, if set, caps how long a 429's Retry-After is
+	// honoured: a longer demand fails the audit. By default every demand
+	// is honoured (bound the whole run with a context deadline instead):
+	// a 429 never fails an audit.
 	MaxRetryAfter time.Duration
+	// PrefixDigits, if set (1 to 6), forces the prefix length of the
+	// compact range route; 6 uses the HIBP route. By default the audit
+	// chooses (see Plan).
+	PrefixDigits int
 	// UserAgent is sent with every request (default "pwndex-audit").
 	UserAgent string
 }
 
 // Remote looks identifiers up through the HIBP-compatible range API of a
-// pwndex server. Only 6-hex prefixes of hashes are sent; suffixes are
-// matched by the caller.
+// pwndex server or of HIBP itself, or through pwndex's compact range
+// route for audit keys. Only hash prefixes are sent; suffixes are matched
+// by the caller. Requests are paced to the key's rate (see pacer).
 type Remote struct {
 	opts   RemoteOptions
 	base   string
 	client *fasthttp.Client
 	sem    chan struct{}
+	pace   *pacer
 
-	mu         sync.Mutex
-	pauseUntil time.Time // set by a 429: every request waits until then
+	statusOnce sync.Once
+	status     remoteStatus
+	// hibp is set for haveibeenpwned.com, which has no phone range.
+	hibp bool
+
+	requests, bytes, limited atomic.Int64
+}
+
+// remoteStatus is what GET /api/v3/subscription/status told (zero when
+// the server has no such route).
+type remoteStatus struct {
+	Rpm          int `json:"Rpm"`
+	PwndexRanges *struct {
+		MinDigits int               `json:"MinDigits"`
+		MaxDigits int               `json:"MaxDigits"`
+		Counts    map[string]uint64 `json:"Counts"`
+	} `json:"PwndexRanges"`
+}
+
+// RemoteStats counts what a Remote sent and received.
+type RemoteStats struct {
+	Requests    int64 // HTTP requests sent, retries included
+	Bytes       int64 // response bytes received (bodies)
+	RateLimited int64 // 429 answers
 }
 
 // NewRemote returns a Lookup for the server at opts.BaseURL.
@@ -92,8 +122,8 @@ func NewRemote(opts RemoteOptions) (*Remote, error) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = DefaultMaxBackoff
 	}
-	if opts.MaxRetryAfter <= 0 {
-		opts.MaxRetryAfter = DefaultMaxRetryAfter
+	if opts.PrefixDigits < 0 || opts.PrefixDigits > RangeDigits {
+		return nil, fmt.Errorf("audit: prefix length %d, want 1 to %d", opts.PrefixDigits, RangeDigits)
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "pwndex-audit"
@@ -114,12 +144,66 @@ func NewRemote(opts RemoteOptions) (*Remote, error) {
 			return fasthttp.DialTimeout(addr, min(timeout, 10*time.Second))
 		},
 	}
+	// HIBP's documented base URL ends in /api/v3, which every route
+	// path here starts with.
+	base := strings.TrimSuffix(strings.TrimRight(u.String(), "/"), "/api/v3")
 	return &Remote{
 		opts:   opts,
-		base:   strings.TrimRight(u.String(), "/"),
+		base:   base,
 		client: client,
 		sem:    make(chan struct{}, opts.Concurrency),
+		pace:   newPacer(),
+		hibp:   strings.HasSuffix(strings.ToLower(u.Hostname()), "haveibeenpwned.com"),
 	}, nil
+}
+
+// hasPhoneRange reports whether the server answers phone ranges: pwndex
+// does, HIBP does not (it would answer 404, read as "not found").
+func (r *Remote) hasPhoneRange() bool { return !r.hibp }
+
+// Stats returns the requests sent and bytes received so far.
+func (r *Remote) Stats() RemoteStats {
+	return RemoteStats{Requests: r.requests.Load(), Bytes: r.bytes.Load(), RateLimited: r.limited.Load()}
+}
+
+// PacedRPM returns the requests per minute the client currently paces
+// itself to (0: not paced, no limit known or met yet).
+func (r *Remote) PacedRPM() float64 { return r.pace.RPM() }
+
+// loadStatus asks the server for the key's subscription status once:
+// its Rpm paces every later request, and its PwndexRanges advertises the
+// compact range route. A server without the route (404), or any error,
+// leaves both unknown: the rate is then learnt from 429s.
+func (r *Remote) loadStatus(ctx context.Context) remoteStatus {
+	r.statusOnce.Do(func() {
+		body, err := r.get(ctx, "/api/v3/subscription/status", "subscription status", "application/json", min(3, r.opts.MaxAttempts))
+		if err != nil || body == nil {
+			return
+		}
+		st, ok := parseStatus(body)
+		if !ok {
+			return
+		}
+		r.status = st
+		if st.Rpm > 0 && st.Rpm < 1<<30 {
+			r.pace.setKnown(float64(st.Rpm))
+		}
+	})
+	return r.status
+}
+
+// parseStatus decodes a subscription status body. A negative Rpm makes
+// it unusable; a PwndexRanges with impossible prefix lengths or counts is
+// ignored (the 6-hex route is then used).
+func parseStatus(body []byte) (remoteStatus, bool) {
+	var st remoteStatus
+	if json.Unmarshal(body, &st) != nil || st.Rpm < 0 {
+		return remoteStatus{}, false
+	}
+	if p := st.PwndexRanges; p != nil && (p.MinDigits < 1 || p.MaxDigits > RangeDigits || p.MinDigits > p.MaxDigits) {
+		st.PwndexRanges = nil
+	}
+	return st, true
 }
 
 // Parallelism implements Lookup.
@@ -140,7 +224,7 @@ func (r *Remote) Close() { r.client.CloseIdleConnections() }
 
 // Catalog implements Lookup: GET {base}/api/v3/breaches.
 func (r *Remote) Catalog(ctx context.Context) ([]index.Breach, error) {
-	body, err := r.get(ctx, "/api/v3/breaches", "catalog", min(3, r.opts.MaxAttempts))
+	body, err := r.get(ctx, "/api/v3/breaches", "catalog", "application/json", min(3, r.opts.MaxAttempts))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +248,7 @@ func (r *Remote) Range(ctx context.Context, k index.Kind, prefix uint32, dst []R
 		return dst, fmt.Errorf("audit: no range API for kind %s", k)
 	}
 	path += index.Prefix{Value: prefix, Digits: RangeDigits}.String()
-	body, err := r.get(ctx, path, k.String()+" range", r.opts.MaxAttempts)
+	body, err := r.get(ctx, path, k.String()+" range", "application/json", r.opts.MaxAttempts)
 	if err != nil {
 		return dst, err
 	}
@@ -173,6 +257,29 @@ func (r *Remote) Range(ctx context.Context, k index.Kind, prefix uint32, dst []R
 		return dst, fmt.Errorf("audit: %s: %s range: %w", r.Describe(), k, err)
 	}
 	return dst, nil
+}
+
+// compactRange fetches GET {base}/v1/range/{kind}/{prefix} (pwndex, audit
+// scope) into c.
+func (r *Remote) compactRange(ctx context.Context, k index.Kind, p index.Prefix, c *compactRange) error {
+	var path string
+	switch k {
+	case index.KindEmail:
+		path = "/v1/range/email/"
+	case index.KindPhone:
+		path = "/v1/range/phone/"
+	default:
+		return fmt.Errorf("audit: no range API for kind %s", k)
+	}
+	path += p.String()
+	body, err := r.get(ctx, path, k.String()+" range", "application/x-pwndex-range", r.opts.MaxAttempts)
+	if err != nil {
+		return err
+	}
+	if err := parseCompactRange(body, k, p, c); err != nil {
+		return fmt.Errorf("audit: %s: %s range: %w", r.Describe(), k, err)
+	}
+	return nil
 }
 
 // statusError is a non-retryable HTTP answer.
@@ -199,13 +306,17 @@ func (e *statusError) Error() string {
 // get fetches path with up to attempts attempts. The catalog, fetched
 // first, gets few: an unreachable server is reported quickly. Error messages name what was fetched,
 // never the path (it holds a hash prefix) nor the key.
-func (r *Remote) get(ctx context.Context, path, what string, attempts int) ([]byte, error) {
+func (r *Remote) get(ctx context.Context, path, what, accept string, attempts int) ([]byte, error) {
 	var last error
 	for attempt := 1; ; attempt++ {
-		if err := r.waitPause(ctx); err != nil {
+		if err := r.pace.wait(ctx); err != nil {
 			return nil, err
 		}
-		body, status, retryAfter, err := r.once(ctx, path)
+		sent := time.Now()
+		body, status, retryAfter, err := r.once(ctx, path, accept)
+		if err == nil && status != http.StatusTooManyRequests {
+			r.pace.accepted(sent)
+		}
 		var wait time.Duration
 		switch {
 		case err != nil:
@@ -218,16 +329,24 @@ func (r *Remote) get(ctx context.Context, path, what string, attempts int) ([]by
 			return body, nil
 		case status == http.StatusNotFound && what != "catalog":
 			return nil, nil // HIBP answers 404 for "nothing found"
-		case status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable && retryAfter > 0:
-			last = fmt.Errorf("%s: HTTP %d (rate limited)", what, status)
+		case status == http.StatusTooManyRequests:
+			// Not a failure: the pacer slows down, every request waits
+			// Retry-After, and this one is asked again, without using up
+			// an attempt.
+			r.limited.Add(1)
 			wait = retryAfter
 			if wait <= 0 {
-				wait = r.backoff(attempt)
+				wait = r.backoff(min(attempt, 4))
 			}
-			if wait > r.opts.MaxRetryAfter {
+			if r.opts.MaxRetryAfter > 0 && wait > r.opts.MaxRetryAfter {
 				return nil, fmt.Errorf("audit: %s: %s: server asks to wait %v, more than %v", r.Describe(), what, wait, r.opts.MaxRetryAfter)
 			}
-			r.pause(wait)
+			r.pace.limited(sent, wait)
+			attempt--
+			continue
+		case status == http.StatusServiceUnavailable && retryAfter > 0:
+			last = fmt.Errorf("%s: HTTP %d (server busy)", what, status)
+			wait = retryAfter
 		case status >= 500 || status == http.StatusRequestTimeout:
 			last = fmt.Errorf("%s: HTTP %d", what, status)
 			wait = r.backoff(attempt)
@@ -244,7 +363,7 @@ func (r *Remote) get(ctx context.Context, path, what string, attempts int) ([]by
 }
 
 // once makes one request within the concurrency bound.
-func (r *Remote) once(ctx context.Context, path string) (body []byte, status int, retryAfter time.Duration, err error) {
+func (r *Remote) once(ctx context.Context, path, accept string) (body []byte, status int, retryAfter time.Duration, err error) {
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -257,7 +376,8 @@ func (r *Remote) once(ctx context.Context, path string) (body []byte, status int
 	req.SetRequestURI(r.base + path)
 	req.Header.SetMethod(fasthttp.MethodGet)
 	req.Header.Set("hibp-api-key", r.opts.APIKey)
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
+	r.requests.Add(1)
 	if err := r.client.DoTimeout(req, resp, r.opts.Timeout); err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {
 			return nil, 0, 0, errors.New("request timed out")
@@ -268,6 +388,7 @@ func (r *Remote) once(ctx context.Context, path string) (body []byte, status int
 		return nil, 0, 0, err
 	}
 	body = append([]byte(nil), resp.Body()...)
+	r.bytes.Add(int64(len(body)))
 	return body, resp.StatusCode(), parseRetryAfter(string(resp.Header.Peek("Retry-After")), time.Now()), nil
 }
 
@@ -314,27 +435,6 @@ func (r *Remote) backoff(attempt int) time.Duration {
 	}
 	d = min(d, r.opts.MaxBackoff)
 	return d/2 + rand.N(d/2+1)
-}
-
-// pause makes every request wait d from now (a 429 concerns the key, not
-// one request).
-func (r *Remote) pause(d time.Duration) {
-	until := time.Now().Add(d)
-	r.mu.Lock()
-	if until.After(r.pauseUntil) {
-		r.pauseUntil = until
-	}
-	r.mu.Unlock()
-}
-
-func (r *Remote) waitPause(ctx context.Context) error {
-	r.mu.Lock()
-	d := time.Until(r.pauseUntil)
-	r.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	return sleep(ctx, d)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -32,6 +32,13 @@ type hibpServer struct {
 	// range, given the path and how often it was asked before; 0 = serve.
 	fail func(path string, n int) (status int, retryAfter string)
 	seen map[string]int
+	// rpm, if set, limits the key to rpm authenticated requests per
+	// fixed minute, as HIBP does: beyond, 429 with Retry-After (seconds
+	// to the next minute, rounded up) and HIBP's body. statusRPM, if set,
+	// is the Rpm of GET /api/v3/subscription/status (404 otherwise).
+	rpm, statusRPM int
+	window         time.Time
+	used           int
 }
 
 type recorded struct {
@@ -63,6 +70,8 @@ func newHIBPServer(t *testing.T) *hibpServer {
 	return s
 }
 
+const statusPath = "/api/v3/subscription/status"
+
 var rangePath = regexp.MustCompile(`^/api/v3/(breachedaccount|phone)/range/([0-9A-F]{6})$`)
 
 func (s *hibpServer) handle(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +99,33 @@ func (s *hibpServer) handle(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("hibp-api-key") != s.key {
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`{"statusCode":401,"message":"Access denied due to invalid hibp-api-key."}`))
+		return
+	}
+	if s.rpm > 0 {
+		now := time.Now()
+		s.mu.Lock()
+		if now.Sub(s.window) >= time.Minute {
+			s.window, s.used = now, 0
+		}
+		s.used++
+		over, wait := s.used > s.rpm, s.window.Add(time.Minute).Sub(now)
+		s.mu.Unlock()
+		if over {
+			secs := int((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", fmt.Sprint(secs))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprintf(w, `{ "statusCode": 429, "message": "Rate limit is exceeded. Try again in %d seconds." }`, secs)
+			return
+		}
+	}
+	if r.URL.Path == statusPath {
+		if s.statusRPM == 0 {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"SubscriptionName":"Pwned 3","Description":"Test plan","SubscribedUntil":"2027-05-30T00:00:00Z","Rpm":%d,"DomainSearchMaxBreachedAccounts":500,"IncludesKAnon":true}`, s.statusRPM)
 		return
 	}
 	m := rangePath.FindStringSubmatch(r.URL.Path)
@@ -170,7 +206,7 @@ func TestRemoteMatchesLocal(t *testing.T) {
 	perPath := map[string]int{}
 	for _, r := range srv.requests {
 		perPath[r.path]++
-		if r.path != "/api/v3/breaches" && !rangePath.MatchString(r.path) {
+		if r.path != "/api/v3/breaches" && r.path != statusPath && !rangePath.MatchString(r.path) {
 			t.Errorf("unexpected request %q", r.path)
 		}
 		all := r.path
@@ -186,8 +222,9 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			t.Errorf("%s requested %d times", p, n)
 		}
 	}
-	// 5 valid e-mails and 2 phones, all with distinct prefixes, + catalog.
-	if len(perPath) != 8 {
+	// 5 valid e-mails and 2 phones, all with distinct prefixes, + catalog
+	// and subscription status.
+	if len(perPath) != 9 {
 		t.Errorf("%d distinct requests, want 8: %v", len(perPath), perPath)
 	}
 }
@@ -337,5 +374,113 @@ func TestNewRemoteRejects(t *testing.T) {
 		if _, err := NewRemote(o); err == nil {
 			t.Errorf("NewRemote(%+v) accepted", o)
 		}
+	}
+}
+
+// TestRemoteHIBPPaced audits through a server that behaves like HIBP (6-hex
+// routes only, a base URL ending in /api/v3, a per-minute limit with
+// Retry-After, the subscription status with its Rpm): the audit paces
+// itself to the announced rate, so no 10-second window exceeds the key's
+// share by more than 5%, and its outputs equal the local audit's.
+func TestRemoteHIBPPaced(t *testing.T) {
+	const rpm = 1200
+	srv := newHIBPServer(t)
+	srv.rpm, srv.statusRPM = rpm, rpm
+	dir := t.TempDir()
+	// The fixture CRM and 280 more customers, all with distinct prefixes
+	// (nearly): about 290 range requests, 15 s at 1,200 a minute.
+	var b strings.Builder
+	b.WriteString(crmCSV)
+	for i := range 280 {
+		fmt.Fprintf(&b, "X%d;M.;N;N;client%d@example.org;;75001;Paris\r\n", i, i)
+	}
+	in := writeFile(t, dir, "crm.csv", b.String())
+	localOut, remoteOut := filepath.Join(dir, "local"), filepath.Join(dir, "remote")
+	if _, err := runLocal(t, NewLocal(fixtureIndex(t)), in, localOut, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := srv.remote(t, func(o *RemoteOptions) { o.BaseURL = srv.URL + "/api/v3/"; o.Concurrency = 16 })
+	var progress []Progress
+	rep, err := runLocal(t, r, in, remoteOut, func(c *Config) { c.Progress = func(p Progress) { progress = append(progress, p) } })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lookup stage's progress: the paced rate and an ETA from its
+	// start, counted in requests of the plan.
+	var lookups []Progress
+	for _, p := range progress {
+		if p.Stage == StageResolve {
+			lookups = append(lookups, p)
+		}
+	}
+	if len(lookups) < 10 {
+		t.Fatalf("%d progress reports while looking up", len(lookups))
+	}
+	first, last := lookups[0], lookups[len(lookups)-1]
+	total := rep.Plan.Total()
+	if first.Total != total || first.RPM != 0.98*rpm || last.Done != total {
+		t.Errorf("progress: first %+v, last %+v; plan %d requests at %v/min", first, last, total, 0.98*rpm)
+	}
+	// ETA at the first report: the requests left at the paced rate.
+	want := time.Duration(float64(total-first.Done) / (0.98 * rpm) * float64(time.Minute))
+	if first.ETA < want-time.Second || first.ETA > want+2*time.Second {
+		t.Errorf("first ETA %v, want about %v", first.ETA, want)
+	}
+	sameOutputs(t, outputs(t, remoteOut), outputs(t, localOut))
+	if got := r.PacedRPM(); got > rpm || got < rpm*0.9 {
+		t.Errorf("paced to %.0f/min, the key has %d", got, rpm)
+	}
+	srv.mu.Lock()
+	reqs := append([]recorded(nil), srv.requests...)
+	srv.mu.Unlock()
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].at.Before(reqs[j].at) })
+	limit, worst := rpm/6, 0
+	for i := range reqs {
+		if !rangePath.MatchString(reqs[i].path) && reqs[i].path != "/api/v3/breaches" && reqs[i].path != statusPath {
+			t.Errorf("unexpected request %q", reqs[i].path)
+		}
+		j := sort.Search(len(reqs), func(j int) bool { return !reqs[j].at.Before(reqs[i].at.Add(10 * time.Second)) })
+		worst = max(worst, j-i)
+	}
+	if len(reqs) < 250 {
+		t.Fatalf("%d requests: too few to measure pacing", len(reqs))
+	}
+	if float64(worst) > 1.05*float64(limit) {
+		t.Errorf("%d requests in one 10 s window, the key allows %d (+5%%)", worst, limit)
+	}
+	if st := r.Stats(); st.RateLimited != 0 {
+		t.Errorf("%d requests answered 429 although the rate was announced", st.RateLimited)
+	}
+}
+
+// TestPacerLearns checks the rate learnt from 429s when the server does
+// not announce one: the requests accepted in the minute before the first
+// 429, then a fifth less at every later 429, and requests before an
+// adjustment do not lower it again.
+func TestPacerLearns(t *testing.T) {
+	p := newPacer()
+	now := time.Now()
+	p.accepted(now.Add(-2 * time.Minute)) // too old to count
+	for i := range 120 {
+		p.accepted(now.Add(-time.Duration(119-i) * 400 * time.Millisecond)) // 120 in the last 48 s
+	}
+	p.limited(now, 10*time.Millisecond)
+	if got, want := p.RPM(), 0.98*120; got != want {
+		t.Fatalf("learnt %v/min, want %v", got, want)
+	}
+	p.limited(now.Add(-time.Second), 10*time.Millisecond) // sent before the adjustment
+	if got, want := p.RPM(), 0.98*120; got != want {
+		t.Fatalf("a stale 429 changed the rate to %v/min", got)
+	}
+	p.limited(time.Now(), 10*time.Millisecond)
+	if got, want := p.RPM(), 0.98*120*0.8; got < want-1e-9 || got > want+1e-9 {
+		t.Fatalf("after a second 429: %v/min, want %v", got, want)
+	}
+	// Too few requests to learn from: only the pause.
+	q := newPacer()
+	q.accepted(time.Now())
+	q.limited(time.Now(), 10*time.Millisecond)
+	if q.RPM() != 0 {
+		t.Errorf("learnt %v/min from one request", q.RPM())
 	}
 }

@@ -65,6 +65,11 @@ type Report struct {
 	// its filter), so they are not in report.json.
 	Lookups    int64         `json:"-"`
 	LookupTime time.Duration `json:"-"`
+	// Plan is the lookup stage's plan (prefix lengths, requests, time at
+	// the key's rate).
+	Plan *Plan `json:"-"`
+	// Remote counts the requests and bytes of a remote lookup.
+	Remote *RemoteStats `json:"-"`
 }
 
 // BreachStat is one breach and how many customers it holds.

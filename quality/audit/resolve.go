@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pwndex/pwndex/index"
 )
@@ -34,9 +35,12 @@ type hit struct {
 // group is a run of records sharing kind and range prefix.
 type group struct{ start, end int }
 
-// resolveAll resolves every partition that has no hits file yet.
+// resolveAll resolves every partition that has no hits file yet, with
+// the prefix lengths of a.plan.
 func (a *auditor) resolveAll(ck *checkpoint) error {
 	n := 1 << uint(ck.Bits)
+	a.resolveStart = time.Now()
+	a.rows = ck.RowsDone
 	var recs []record
 	for p := 0; p < n; p++ {
 		if validHits(hitsName(a.work, p)) {
@@ -60,9 +64,39 @@ func (a *auditor) resolveAll(ck *checkpoint) error {
 		if err := writeHits(hitsName(a.work, p), hits); err != nil {
 			return err
 		}
-		a.progress(StageResolve, int64(p+1), int64(n), ck.RowsDone)
+		a.partsDone.Add(1)
+		a.resolveProgress(int64(n))
 	}
 	return nil
+}
+
+// resolveProgress reports the lookup stage: requests done of the plan's,
+// or partitions done of parts when the lookup makes no requests.
+func (a *auditor) resolveProgress(parts int64) {
+	if a.cfg.Progress == nil {
+		return
+	}
+	p := Progress{Stage: StageResolve, Rows: a.rows, Resumed: a.resumed, Elapsed: time.Since(a.start)}
+	if a.plan == nil || a.plan.Total() == 0 {
+		p.Done, p.Total = a.partsDone.Load(), parts
+		a.cfg.Progress(p)
+		return
+	}
+	p.Done, p.Total = a.reqDone.Load(), a.plan.Total()
+	if rl, ok := a.cfg.Lookup.(remoteLookup); ok {
+		p.RPM = rl.PacedRPM()
+	}
+	left := float64(max(0, p.Total-p.Done))
+	switch el := time.Since(a.resolveStart).Seconds(); {
+	case p.RPM > 0:
+		p.ETA = time.Duration(left / p.RPM * float64(time.Minute))
+		if p.Done > 0 && el > 0 { // slower than the key's rate: the server bounds it
+			p.ETA = max(p.ETA, time.Duration(left/(float64(p.Done)/el)*float64(time.Second)))
+		}
+	case p.Done > 0 && el > 0:
+		p.ETA = time.Duration(left / (float64(p.Done) / el) * float64(time.Second))
+	}
+	a.cfg.Progress(p)
 }
 
 func compareRecords(x, y record) int {
@@ -88,7 +122,8 @@ func (a *auditor) resolve(recs []record) ([]hit, error) {
 	var groups []group
 	for i := 0; i < len(recs); {
 		j := i + 1
-		for j < len(recs) && recs[j].kind == recs[i].kind && recs[j].prefix() == recs[i].prefix() {
+		pi := a.groupPrefix(&recs[i])
+		for j < len(recs) && recs[j].kind == recs[i].kind && a.groupPrefix(&recs[j]) == pi {
 			j++
 		}
 		groups = append(groups, group{i, j})
@@ -110,6 +145,8 @@ func (a *auditor) resolve(recs []record) ([]hit, error) {
 			defer wg.Done()
 			var entries []RangeEntry
 			var local []hit
+			var cr compactRange
+			rl, _ := a.cfg.Lookup.(remoteLookup)
 			for !failed.Load() {
 				gi := int(next.Add(1) - 1)
 				if gi >= len(groups) {
@@ -117,7 +154,15 @@ func (a *auditor) resolve(recs []record) ([]hit, error) {
 				}
 				g := recs[groups[gi].start:groups[gi].end]
 				var err error
-				entries, err = a.cfg.Lookup.Range(a.ctx, g[0].kind, g[0].prefix(), entries[:0])
+				if d := a.digits(g[0].kind); rl != nil && a.plan.ShortRoute {
+					p := index.Prefix{Value: a.groupPrefix(&g[0]), Digits: d}
+					if err = rl.compactRange(a.ctx, g[0].kind, p, &cr); err == nil {
+						local = a.matchCompact(g, &cr, local)
+					}
+				} else if entries, err = a.cfg.Lookup.Range(a.ctx, g[0].kind, g[0].prefix(), entries[:0]); err == nil {
+					local = a.match(g, entries, local)
+				}
+				a.reqDone.Add(1)
 				if err == nil {
 					err = a.ctx.Err()
 				}
@@ -130,14 +175,26 @@ func (a *auditor) resolve(recs []record) ([]hit, error) {
 					failed.Store(true)
 					break
 				}
-				local = a.match(g, entries, local)
 			}
 			mu.Lock()
 			all = append(all, local...)
 			mu.Unlock()
 		}()
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(250 * time.Millisecond)
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-tick.C:
+			if a.plan != nil && a.plan.Total() > 0 {
+				a.resolveProgress(0)
+			}
+		}
+	}
+	tick.Stop()
 	if firstEr != nil {
 		return nil, firstEr
 	}
@@ -180,6 +237,50 @@ func (a *auditor) match(g []record, entries []RangeEntry, dst []hit) []hit {
 	return dst
 }
 
+// digits is the plan's prefix length for kind k (6 without a plan).
+func (a *auditor) digits(k index.Kind) int {
+	if a.plan == nil {
+		return RangeDigits
+	}
+	return a.plan.Digits[kindSlot(k)]
+}
+
+// groupPrefix is the prefix a record is looked up by: its first
+// a.digits(kind) hex digits.
+func (a *auditor) groupPrefix(r *record) uint32 {
+	return r.prefix() >> (4 * uint(RangeDigits-a.digits(r.kind)))
+}
+
+// matchCompact appends a hit for every record of g (sorted by hash) whose
+// full hash is in c (sorted too): one merge of the two.
+func (a *auditor) matchCompact(g []record, c *compactRange, dst []hit) []hit {
+	ids := make([]int64, len(c.names)) // catalog index + 1 per name, 0 = not looked up
+	i, j := 0, 0
+	for i < len(g) && j < len(c.hashes) {
+		switch cmp := bytes.Compare(g[i].hash[:], c.hashes[j][:]); {
+		case cmp < 0:
+			i++
+		case cmp > 0:
+			j++
+		default:
+			var bs []uint32
+			for _, x := range c.breaches(j) {
+				if ids[x] == 0 {
+					ids[x] = int64(a.cat.index(c.names[x])) + 1
+				}
+				bs = append(bs, uint32(ids[x]-1))
+			}
+			slices.Sort(bs)
+			bs = slices.Compact(bs)
+			for ; i < len(g) && g[i].hash == c.hashes[j]; i++ {
+				dst = append(dst, hit{line: g[i].line, kinds: kindBit(g[i].kind), breaches: bs})
+			}
+			j++
+		}
+	}
+	return dst
+}
+
 // hitsFooter ends every hits file: a magic number and the CRC-32 of the
 // records before it.
 const hitsFooterSize = 8
@@ -212,7 +313,8 @@ func validHits(path string) bool {
 		return false
 	}
 	n := len(data) - hitsFooterSize
-	return [4]byte(data[n:n+4]) == hitsMagic && binary.BigEndian.Uint32(data[n+4:]) == crc32.ChecksumIEEE(data[:n+4])
+	// The CRC covers the records, not the magic (see writeHits).
+	return [4]byte(data[n:n+4]) == hitsMagic && binary.BigEndian.Uint32(data[n+4:]) == crc32.ChecksumIEEE(data[:n])
 }
 
 var errHits = errors.New("corrupt hits file")

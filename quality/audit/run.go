@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/pwndex/pwndex/index"
@@ -32,6 +33,12 @@ type auditor struct {
 	resumed   bool
 	cat       *catalog
 	lookups   int64 // range lookups made by resolve
+	plan      *Plan // the lookup stage's prefix lengths and requests
+
+	// Progress of the lookup stage.
+	resolveStart       time.Time
+	rows               int64
+	reqDone, partsDone atomic.Int64
 }
 
 // Run audits the input of cfg and writes exposed.csv, report.json,
@@ -78,6 +85,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return Report{}, err
 		}
 	}
+	if a.plan, err = a.makePlan(ck); err != nil {
+		return Report{}, err
+	}
+	if cfg.DryRun {
+		// The scan is checkpointed: the real run resumes after it.
+		return Report{Source: cfg.Lookup.Describe(), Resumed: a.resumed, Counts: ck.Counters, Plan: a.plan,
+			Duration: time.Since(a.start)}, nil
+	}
 	resolveStart := time.Now()
 	if err := a.resolveAll(ck); err != nil {
 		return Report{}, err
@@ -87,7 +102,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	rep.Lookups, rep.LookupTime = a.lookups, lookupTime
+	rep.Lookups, rep.LookupTime, rep.Plan = a.lookups, lookupTime, a.plan
+	if rl, ok := cfg.Lookup.(remoteLookup); ok {
+		st := rl.Stats()
+		rep.Remote = &st
+	}
 	if err := os.RemoveAll(a.work); err != nil {
 		return rep, fmt.Errorf("audit: removing work directory: %w", err)
 	}
@@ -173,6 +192,11 @@ func (a *auditor) partitionBits() int {
 	}
 	est := uint64(a.inputSize/40) / (128 << 10)
 	b := bits.Len64(est)
+	if _, remote := a.cfg.Lookup.(remoteLookup); remote {
+		// Remote lookups are slow: a partition is the unit of a resumed
+		// run's progress, so a kill or a --max-duration loses little.
+		b = max(b, 6)
+	}
 	return min(max(b, 4), 10)
 }
 
