@@ -354,7 +354,9 @@ func (r *Replica) Follow(ctx context.Context, current string, interval, retry ti
 		}
 		dir, err := r.Fetch(ctx, name)
 		if err == nil {
-			err = install(dir, name)
+			if err = install(dir, name); err != nil {
+				os.RemoveAll(dir) // never served: not a cached snapshot to fall back on
+			}
 		}
 		if err != nil {
 			if ctx.Err() == nil {
