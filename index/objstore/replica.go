@@ -130,7 +130,7 @@ func (r *Replica) Fetch(ctx context.Context, name string) (string, error) {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return "", fmt.Errorf("replica: %w", err)
 		}
-		if err := os.Link(filepath.Join(r.dir, "blobs", f.SHA256), dst); err != nil {
+		if err := linkOrCopy(filepath.Join(r.dir, "blobs", f.SHA256), dst); err != nil {
 			return "", fmt.Errorf("replica: assemble %s: %w", name, err)
 		}
 	}
@@ -368,4 +368,29 @@ func (r *Replica) Follow(ctx context.Context, current string, interval, retry ti
 		delete(refused, name)
 		current = name
 	}
+}
+
+// linkOrCopy hard-links src to dst, or copies it where the file system
+// has no hard links.
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
