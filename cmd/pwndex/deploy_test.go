@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+
+	"go.yaml.in/yaml/v3"
 )
 
 var updateDeploy = flag.Bool("update", false, "rewrite deploy/nginx.conf and deploy/compose.yaml from their templates")
@@ -98,11 +100,26 @@ func TestDeployFiles(t *testing.T) {
 		}
 	}
 	conf := string(renderTemplate(t, "nginx.conf.tmpl", c))
-	compose := string(renderTemplate(t, "compose.yaml.tmpl", c))
+	var compose struct {
+		Services map[string]struct {
+			Command   []string `yaml:"command"`
+			DependsOn []string `yaml:"depends_on"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(renderTemplate(t, "compose.yaml.tmpl", c), &compose); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
 	for _, r := range c.Replicas {
-		if !strings.Contains(conf, "server "+r+":8080 ") || !strings.Contains(compose, "\n  "+r+":\n") ||
-			!strings.Contains(compose, `"--addr", "0.0.0.0:8080"`) {
-			t.Errorf("replica %s is not both a compose service on :8080 and an nginx upstream", r)
+		svc, ok := compose.Services[r]
+		cmd := strings.Join(svc.Command, " ")
+		if !ok || !strings.Contains(cmd, "serve --from "+c.SnapshotURL) || !strings.Contains(cmd, "--addr 0.0.0.0:8080") {
+			t.Errorf("compose service %s does not serve the snapshots on :8080: %q", r, cmd)
+		}
+		if !strings.Contains(conf, "server "+r+":8080 ") {
+			t.Errorf("replica %s is not an nginx upstream", r)
+		}
+		if !strings.Contains(strings.Join(compose.Services["cache"].DependsOn, " "), r) {
+			t.Errorf("the cache does not depend on %s", r)
 		}
 	}
 }
