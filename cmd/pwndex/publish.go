@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/pwndex/pwndex/api"
@@ -150,10 +153,28 @@ func serveReplica(ctx context.Context, cfg replicaConfig, opts api.Options,
 		log.Warn("replica: update failed; still serving the previous snapshot", "snapshot", name, "err", err)
 	}
 	fctx, stop := context.WithCancel(ctx)
+	// SIGHUP: look for a newer snapshot now.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wake := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-fctx.Done():
+				return
+			case <-hup:
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		rep.Follow(fctx, name, cfg.poll, cfg.retry, install, report)
+		rep.Follow(fctx, name, cfg.poll, cfg.retry, wake, install, report)
 	}()
 	err = live.ListenAndServe(ctx, opts.Addr)
 	stop()

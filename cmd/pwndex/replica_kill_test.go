@@ -168,7 +168,7 @@ func TestReplicaKilledMidDownloadConverges(t *testing.T) {
 
 	// Restarted on the same cache, at full speed: it converges.
 	log2 := &syncBuffer{}
-	c2 := child(t, log2, "serve", "--from", s3.URL("pwndex", "p"), "--cache", cache, "--addr", addr, "--poll", "50ms", "--no-vet")
+	c2 := child(t, log2, "serve", "--from", s3.URL("pwndex", "p"), "--cache", cache, "--addr", addr, "--poll", "1h", "--no-vet")
 	base := "http://" + addr
 	if !waitFor(30*time.Second, func() bool { r, err := httpGet(base, "/readyz"); return err == nil && r.status == 200 }) {
 		t.Fatalf("restarted replica not ready: %s", log2.String())
@@ -180,6 +180,23 @@ func TestReplicaKilledMidDownloadConverges(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(blobs, "*.part")); len(left) != 0 {
 		t.Fatalf("partial files left after convergence: %v", left)
+	}
+	// With a 1 h poll, SIGHUP makes it look for the next snapshot now.
+	w.breach("Beta")
+	snap2, err := w.ix.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Publish(ctx, snap2, false); err != nil {
+		t.Fatal(err)
+	}
+	tag2 := w.ix.ETag()
+	if got := mustGet(t, base, "/range/00000").h.Get("ETag"); got == tag2 {
+		t.Fatal("switched before SIGHUP")
+	}
+	c2.Process.Signal(syscall.SIGHUP)
+	if !waitFor(10*time.Second, func() bool { r, err := httpGet(base, "/range/00000"); return err == nil && r.h.Get("ETag") == tag2 }) {
+		t.Fatalf("SIGHUP did not bring the new snapshot: %s", log2.String())
 	}
 	c2.Process.Signal(syscall.SIGTERM)
 	if err := c2.Wait(); err != nil {

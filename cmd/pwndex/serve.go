@@ -65,7 +65,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		verbose   = fs.Bool("v", false, "log debug messages")
 		from      = fs.String("from", "", "serve the newest snapshot published at `URL` (s3://bucket/path?endpoint=...; see 'pwndex publish') instead of --index, and follow newer ones")
 		cacheDir  = fs.String("cache", "./pwndex-cache", "with --from: local cache `directory` of downloaded snapshots")
-		poll      = fs.Duration("poll", 10*time.Second, "with --from: how often to look for a newer snapshot")
+		poll      = fs.Duration("poll", 10*time.Second, "with --from: how often to look for a newer snapshot (and on SIGHUP)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)

@@ -330,8 +330,9 @@ func (r *Replica) Newer(ctx context.Context, current string) (string, error) {
 // directory; install switches the served index and returns nil, or fails
 // and the snapshot is refused. Every failure is passed to report (the
 // replica keeps serving what it served). A refused snapshot is tried again
-// only after retry; a newer one is tried at once.
-func (r *Replica) Follow(ctx context.Context, current string, interval, retry time.Duration,
+// only after retry; a newer one is tried at once. A receive on wake (may
+// be nil) polls at once.
+func (r *Replica) Follow(ctx context.Context, current string, interval, retry time.Duration, wake <-chan struct{},
 	install func(dir, name string) error, report func(name string, err error)) {
 	refused := map[string]time.Time{}
 	t := time.NewTicker(interval)
@@ -341,6 +342,7 @@ func (r *Replica) Follow(ctx context.Context, current string, interval, retry ti
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 		name, err := r.Newer(ctx, current)
 		if err != nil || name == "" {
