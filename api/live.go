@@ -102,13 +102,15 @@ func (l *Live) Swap(ix *index.Index, release func()) error {
 	return nil
 }
 
-// Index returns the index being served.
-func (l *Live) Index() *index.Index { return l.cur.Load().srv.ix }
 
-// acquire returns the current server with a reference taken.
+// acquire returns the current server with a reference taken, or nil once
+// Serve has returned.
 func (l *Live) acquire() *liveServer {
 	for {
 		ls := l.cur.Load()
+		if ls == nil {
+			return nil
+		}
 		n := ls.refs.Load()
 		if n > 0 && ls.refs.CompareAndSwap(n, n+1) {
 			return ls
@@ -122,6 +124,10 @@ func (l *Live) Handler() fasthttp.RequestHandler { return l.handle }
 
 func (l *Live) handle(ctx *fasthttp.RequestCtx) {
 	ls := l.acquire()
+	if ls == nil {
+		textError(ctx, fasthttp.StatusServiceUnavailable, "shutting down")
+		return
+	}
 	ctx.SetUserValue(liveKey{}, ls)
 	ls.srv.handle(ctx)
 }

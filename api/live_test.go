@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/pwndex/pwndex/index"
 )
 
@@ -172,5 +174,11 @@ func TestLiveSwapUnderLoad(t *testing.T) {
 	t.Logf("%d requests across 8 swaps, 0 failed", requests.Load())
 	if err := live.Swap(ix0, nil); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("Swap after Serve returned: %v", err)
+	}
+	var rc fasthttp.RequestCtx
+	rc.Request.SetRequestURI("/range/" + prefix)
+	live.Handler()(&rc)
+	if rc.Response.StatusCode() != fasthttp.StatusServiceUnavailable {
+		t.Fatalf("a request after Serve returned got %d", rc.Response.StatusCode())
 	}
 }
