@@ -92,6 +92,9 @@ func serveReplica(ctx context.Context, cfg replicaConfig, opts api.Options,
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return code
 	}
+	if cfg.poll <= 0 {
+		return fail(2, errors.New("--poll must be positive"))
+	}
 	if cfg.retry <= 0 {
 		cfg.retry = 5 * time.Minute
 	}
