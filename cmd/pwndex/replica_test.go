@@ -383,7 +383,9 @@ func TestReplicasBehindNginx(t *testing.T) {
 		t.Errorf("hit ratio %.3f, want >= 0.8", ratio)
 	}
 
-	// Version 3 under load: both replicas, directly and through nginx.
+	// Version 3 under load: both replicas, directly and through nginx
+	// (which may answer from a version 2 entry until it revalidates it:
+	// still one snapshot's body under that snapshot's ETag).
 	stats := &loadStats{seen: map[string]map[string][32]byte{}}
 	loadPaths := rangePaths(buckets)[:buckets]
 	tag1, want1 := expectBodies(t, w.base, loadPaths)
@@ -396,9 +398,6 @@ func TestReplicasBehindNginx(t *testing.T) {
 			for n := 0; n < 20000 && !stop.Load(); n++ {
 				p := loadPaths[(n*7+i)%len(loadPaths)]
 				r, err := httpGet(base, p, "Accept-Encoding", "identity")
-				if base == cache {
-					continue // nginx may serve v1 for up to CacheValid: checked below
-				}
 				stats.add(p, r, err)
 			}
 		}()
@@ -451,7 +450,7 @@ func TestReplicasBehindNginx(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("during the update: %d requests to the replicas, 0 failed, each consistent with exactly one snapshot (%d ETags seen)", stats.requests, len(stats.seen))
+	t.Logf("during the update: %d requests to the replicas and nginx, 0 failed, each consistent with exactly one snapshot (%d ETags seen)", stats.requests, len(stats.seen))
 	for _, r := range []string{r1, r2} {
 		sameAsWriter(t, w.base, r, paths, key2)
 	}
