@@ -16,7 +16,7 @@ import (
 	"github.com/pwndex/pwndex/index/objstore"
 )
 
-const publishUsage = `usage: pwndex publish [--index DIR] --to s3://BUCKET/PATH[?endpoint=HOST:PORT&region=R&disable_https=true] [--force]
+const publishUsage = `usage: pwndex publish [--index DIR] --to s3://BUCKET/PATH[?endpoint=HOST:PORT&region=R&disable_https=true] [--force] [--keep N]
 
 Upload the index's committed state as an immutable snapshot to S3-compatible
 object storage: each file under its SHA-256 (files the store already holds
@@ -36,6 +36,7 @@ func cmdPublish(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	dir := fs.String("index", "./data", "index `directory`")
 	to := fs.String("to", "", "object store `URL` (s3://bucket/path)")
 	force := fs.Bool("force", false, "upload every file even if the store holds one of that name and size")
+	keep := fs.Int("keep", 0, "after publishing, delete all but the newest `N` snapshots and the files only they used (0: keep everything)")
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
@@ -73,6 +74,16 @@ func cmdPublish(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	fmt.Fprintf(stdout, "%s index version %d as %s (%d files: %d uploaded, %.1f MB, %d already there) in %s\n",
 		what, snap.Manifest.Version, ps.Name, ps.Files, ps.Uploaded, float64(ps.UploadedBytes)/1e6, ps.Reused,
 		time.Since(start).Round(time.Millisecond))
+	if *keep > 0 {
+		// Files younger than an hour may belong to a publish in progress
+		// elsewhere: they are left for a later run.
+		pr, err := st.Prune(ctx, *keep, time.Hour)
+		if err != nil {
+			fmt.Fprintf(stderr, "pwndex publish: %v\n", err)
+			return 3
+		}
+		fmt.Fprintf(stdout, "pruned %d older snapshots and %d unused files (%.1f MB)\n", pr.Manifests, pr.Blobs, float64(pr.Bytes)/1e6)
+	}
 	return 0
 }
 

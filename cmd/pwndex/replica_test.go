@@ -503,12 +503,15 @@ func TestReplicasBehindNginx(t *testing.T) {
 			t.Fatalf("after a refused snapshot the replica serves %s, want %s", got, tag2)
 		}
 	}
-	// Version 5, published with --force (repairing the store): served.
+	// Version 5, published with --force (repairing the store) and --keep 2
+	// (versions 2 and 3 deleted, files younger than an hour kept): served.
 	w.breach("Delta")
 	w.stop()
 	w.ix.Close()
-	if code := run(ctx, []string{"publish", "--index", dir, "--to", url, "--force"}, nil, &out, &errb); code != 0 {
-		t.Fatalf("publish --force: %d %s", code, errb.String())
+	out.Reset()
+	if code := run(ctx, []string{"publish", "--index", dir, "--to", url, "--force", "--keep", "2"}, nil, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "pruned 2 older snapshots and 0 unused files") {
+		t.Fatalf("publish --force --keep 2: %d %s %s", code, out.String(), errb.String())
 	}
 	if w.ix, err = index.Open(index.Options{Dir: dir}); err != nil {
 		t.Fatal(err)

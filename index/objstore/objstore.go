@@ -30,8 +30,10 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -320,3 +322,98 @@ func (s *Store) get(ctx context.Context, rel string) (io.ReadCloser, error) {
 	}
 	return o, nil
 }
+
+// PruneStats reports what Prune deleted.
+type PruneStats struct {
+	Manifests, Blobs int
+	Bytes            int64
+}
+
+// Prune deletes every manifest but the newest keep (keep >= 1), then the
+// blobs that no kept manifest uses and that are older than grace: a blob
+// uploaded by a publish still in progress elsewhere (its manifest not yet
+// written) is younger than grace and survives. A replica still fetching
+// a deleted snapshot fails and moves on to the newest at its next poll.
+func (s *Store) Prune(ctx context.Context, keep int, grace time.Duration) (PruneStats, error) {
+	var st PruneStats
+	if keep < 1 {
+		return st, errors.New("objstore: prune must keep at least one snapshot")
+	}
+	pre := s.key(dirSnapshots)
+	var names []string
+	for o := range s.c.ListObjects(ctx, s.loc.Bucket, minio.ListObjectsOptions{Prefix: pre, Recursive: true}) {
+		if o.Err != nil {
+			return st, fmt.Errorf("object store %s: list snapshots: %w", s.loc, o.Err)
+		}
+		if name := dirSnapshots + strings.TrimPrefix(o.Key, pre); validManifestName(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return st, nil // no snapshot: no blob can be told unused
+	}
+	keep = min(keep, len(names))
+	used := map[string]bool{}
+	for _, name := range names[len(names)-keep:] {
+		m, err := s.manifest(ctx, name)
+		if err != nil {
+			return st, fmt.Errorf("object store %s: prune: kept snapshot %s unreadable, nothing deleted: %w", s.loc, name, err)
+		}
+		for _, f := range m.Files {
+			used[f.SHA256] = true
+		}
+	}
+	for _, name := range names[:len(names)-keep] {
+		if err := s.c.RemoveObject(ctx, s.loc.Bucket, s.key(name), minio.RemoveObjectOptions{}); err != nil {
+			return st, fmt.Errorf("object store %s: delete %s: %w", s.loc, name, err)
+		}
+		st.Manifests++
+	}
+	bpre := s.key(dirBlobs)
+	cutoff := time.Now().Add(-grace)
+	for o := range s.c.ListObjects(ctx, s.loc.Bucket, minio.ListObjectsOptions{Prefix: bpre, Recursive: true}) {
+		if o.Err != nil {
+			return st, fmt.Errorf("object store %s: list blobs: %w", s.loc, o.Err)
+		}
+		if used[strings.TrimPrefix(o.Key, bpre)] || o.LastModified.After(cutoff) {
+			continue
+		}
+		if err := s.c.RemoveObject(ctx, s.loc.Bucket, o.Key, minio.RemoveObjectOptions{}); err != nil {
+			return st, fmt.Errorf("object store %s: delete %s: %w", s.loc, o.Key, err)
+		}
+		st.Blobs++
+		st.Bytes += o.Size
+	}
+	return st, nil
+}
+
+func validManifestName(name string) bool {
+	_, ok := parseManifestName(name)
+	return ok
+}
+
+// manifest downloads and validates a manifest, checking it against the
+// SHA-256 in its name.
+func (s *Store) manifest(ctx context.Context, name string) (*index.Manifest, error) {
+	want, ok := parseManifestName(name)
+	if !ok {
+		return nil, fmt.Errorf("%q is not a snapshot manifest name", name)
+	}
+	rc, err := s.get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxManifest))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
+		return nil, &CorruptError{Snapshot: name, Object: name, Got: hex.EncodeToString(sum[:]), Want: want, GotSize: int64(len(b)), WantSize: -1}
+	}
+	return index.ParseManifest(b)
+}
+
+// maxManifest bounds a manifest download.
+const maxManifest = 64 << 20

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -401,5 +402,69 @@ func TestManifestName(t *testing.T) {
 		if _, ok := parseManifestName(bad); ok {
 			t.Errorf("parseManifestName(%q) accepted", bad)
 		}
+	}
+}
+
+func TestPrune(t *testing.T) {
+	srv := miniotest.Start(t, "snaps")
+	ix := buildIndex(t, 300)
+	st := openStore(t, srv, "g", Options{})
+	var last PublishStats
+	for i := range 3 {
+		bb, err := ix.NewBreachBuilder(index.Breach{Name: fmt.Sprintf("B%d", i), BreachDate: "2022-01-01"}, index.BuildOptions{SourceID: fmt.Sprint("b", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := index.Hash(sha1.Sum(fmt.Appendf(nil, "x%d@example.com", i)))
+		bb.AddIdentifier(index.KindEmail, &h)
+		if _, err := bb.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		last = publish(t, st, ix)
+	}
+	count := func(prefix string) int {
+		n := 0
+		for o := range srv.Client.ListObjects(context.Background(), "snaps", minio.ListObjectsOptions{Prefix: "g/" + prefix, Recursive: true}) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			n++
+		}
+		return n
+	}
+	if count("snapshots/") != 3 {
+		t.Fatalf("%d manifests before pruning", count("snapshots/"))
+	}
+	// A grace longer than the test keeps every blob.
+	ps, err := st.Prune(context.Background(), 1, time.Hour)
+	if err != nil || ps.Manifests != 2 || ps.Blobs != 0 {
+		t.Fatalf("Prune(1, 1h) = %+v, %v", ps, err)
+	}
+	ps, err = st.Prune(context.Background(), 1, 0)
+	if err != nil || ps.Manifests != 0 || ps.Blobs == 0 {
+		t.Fatalf("Prune(1, 0) = %+v, %v", ps, err)
+	}
+	snap, err := ix.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unique := map[string]bool{}
+	for _, f := range snap.Manifest.Files {
+		unique[f.SHA256] = true
+	}
+	if count("snapshots/") != 1 || count("blobs/") != len(unique) {
+		t.Fatalf("after pruning: %d manifests, %d blobs; want 1 and %d", count("snapshots/"), count("blobs/"), len(unique))
+	}
+	rep, err := NewReplica(st, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := rep.Fetch(context.Background(), last.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, ix.Dir(), dir)
+	if _, err := st.Prune(context.Background(), 0, 0); err == nil {
+		t.Fatal("Prune(0) accepted")
 	}
 }

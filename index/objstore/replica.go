@@ -150,7 +150,7 @@ func (r *Replica) readAll(ctx context.Context, rel string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	b, err := io.ReadAll(io.LimitReader(rc, maxManifest))
 	if err != nil {
 		return nil, fmt.Errorf("object store %s: read %s: %w", r.store.loc, rel, err)
 	}
