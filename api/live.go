@@ -102,7 +102,6 @@ func (l *Live) Swap(ix *index.Index, release func()) error {
 	return nil
 }
 
-
 // acquire returns the current server with a reference taken, or nil once
 // Serve has returned.
 func (l *Live) acquire() *liveServer {
