@@ -117,18 +117,12 @@ func serveReplica(ctx context.Context, cfg replicaConfig, opts api.Options,
 	if err != nil {
 		return fail(2, err)
 	}
-	name, err := rep.Newer(ctx, "")
-	var dir string
-	if err == nil {
-		dir, err = rep.Fetch(ctx, name)
-	}
+	dir, name, passed, err := rep.Start(ctx, 3)
 	if err != nil {
-		d, n, ok := rep.Local()
-		if !ok {
-			return fail(2, fmt.Errorf("no snapshot to serve: %w", err))
-		}
-		log.Warn("replica: cannot fetch the newest snapshot; serving the cached one", "err", err, "snapshot", n)
-		dir, name = d, n
+		return fail(2, err)
+	}
+	for _, e := range passed {
+		log.Warn("replica: passed over a newer snapshot at start", "err", e)
 	}
 	ix, err := index.OpenSnapshot(dir, index.Options{Logger: log})
 	if err != nil {

@@ -297,21 +297,31 @@ var ErrNoSnapshot = errors.New("no snapshot published")
 
 // Latest returns the object name of the newest published manifest.
 func (s *Store) Latest(ctx context.Context) (string, error) {
-	var best string
+	names, err := s.Snapshots(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("object store %s: %w", s.loc, ErrNoSnapshot)
+	}
+	return names[len(names)-1], nil
+}
+
+// Snapshots returns the object names of the published manifests, oldest
+// first.
+func (s *Store) Snapshots(ctx context.Context) ([]string, error) {
+	var names []string
 	pre := s.key(dirSnapshots)
 	for o := range s.c.ListObjects(ctx, s.loc.Bucket, minio.ListObjectsOptions{Prefix: pre, Recursive: true}) {
 		if o.Err != nil {
-			return "", fmt.Errorf("object store %s: list snapshots: %w", s.loc, o.Err)
+			return nil, fmt.Errorf("object store %s: list snapshots: %w", s.loc, o.Err)
 		}
-		name := dirSnapshots + strings.TrimPrefix(o.Key, pre)
-		if _, ok := parseManifestName(name); ok && name > best {
-			best = name
+		if name := dirSnapshots + strings.TrimPrefix(o.Key, pre); validManifestName(name) {
+			names = append(names, name)
 		}
 	}
-	if best == "" {
-		return "", fmt.Errorf("object store %s: %w", s.loc, ErrNoSnapshot)
-	}
-	return best, nil
+	sort.Strings(names)
+	return names, nil
 }
 
 // get opens an object.
@@ -339,17 +349,10 @@ func (s *Store) Prune(ctx context.Context, keep int, grace time.Duration) (Prune
 	if keep < 1 {
 		return st, errors.New("objstore: prune must keep at least one snapshot")
 	}
-	pre := s.key(dirSnapshots)
-	var names []string
-	for o := range s.c.ListObjects(ctx, s.loc.Bucket, minio.ListObjectsOptions{Prefix: pre, Recursive: true}) {
-		if o.Err != nil {
-			return st, fmt.Errorf("object store %s: list snapshots: %w", s.loc, o.Err)
-		}
-		if name := dirSnapshots + strings.TrimPrefix(o.Key, pre); validManifestName(name) {
-			names = append(names, name)
-		}
+	names, err := s.Snapshots(ctx)
+	if err != nil {
+		return st, err
 	}
-	sort.Strings(names)
 	if len(names) == 0 {
 		return st, nil // no snapshot: no blob can be told unused
 	}

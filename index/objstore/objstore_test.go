@@ -468,3 +468,68 @@ func TestPrune(t *testing.T) {
 		t.Fatal("Prune(0) accepted")
 	}
 }
+
+func TestStartFallsBack(t *testing.T) {
+	srv := miniotest.Start(t, "snaps")
+	ix := buildIndex(t, 300)
+	st := openStore(t, srv, "s", Options{})
+	good := publish(t, st, ix)
+	// Version 3 with a corrupted blob in the store.
+	bb, err := ix.NewBreachBuilder(index.Breach{Name: "Late", BreachDate: "2023-01-01"}, index.BuildOptions{SourceID: "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := index.Hash(sha1.Sum([]byte("late@example.com")))
+	bb.AddIdentifier(index.KindEmail, &h)
+	if _, err := bb.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := ix.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim index.SnapshotFile
+	for _, f := range snap.Manifest.Files {
+		if f.Path == "catalog.json" {
+			victim = f
+		}
+	}
+	bad := bytes.Repeat([]byte{'x'}, int(victim.Size))
+	if _, err := srv.Client.PutObject(context.Background(), "snaps", "s/blobs/"+victim.SHA256, bytes.NewReader(bad), int64(len(bad)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	newest, err := st.Publish(context.Background(), snap, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	rep, err := NewReplica(st, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, name, failed, err := rep.Start(context.Background(), 3)
+	var ce *CorruptError
+	if err != nil || name != good.Name || len(failed) != 1 || !errors.As(failed[0], &ce) || ce.Snapshot != newest.Name {
+		t.Fatalf("Start = %s, %v, %v; want %s after refusing %s", name, failed, err, good.Name, newest.Name)
+	}
+	// The store unreachable: the cached snapshot.
+	down, err := Open(fmt.Sprintf("s3://snaps/s?endpoint=127.0.0.1:%d&disable_https=true", miniotest.FreePort(t)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep2, err := NewReplica(down, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, name, failed, err := rep2.Start(context.Background(), 3); err != nil || name != good.Name || len(failed) != 1 {
+		t.Fatalf("Start with the store down = %s, %v, %v", name, failed, err)
+	}
+	// Nothing cached and nothing fetchable: an error naming the cause.
+	rep3, err := NewReplica(down, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := rep3.Start(context.Background(), 3); err == nil || !strings.Contains(err.Error(), "list snapshots") {
+		t.Fatalf("Start with nothing: %v", err)
+	}
+}

@@ -396,3 +396,33 @@ func linkOrCopy(src, dst string) error {
 	}
 	return err
 }
+
+// Start returns the snapshot a replica starting up serves: the newest
+// published one it can fetch and verify, else an older published one (up
+// to tries in all), else the newest in its cache. failed lists why newer
+// snapshots were passed over (corrupted objects, an unreachable store).
+func (r *Replica) Start(ctx context.Context, tries int) (dir, name string, failed []error, err error) {
+	names, err := r.store.Snapshots(ctx)
+	if err != nil {
+		failed = append(failed, err)
+	}
+	for i := len(names) - 1; i >= 0 && len(names)-i <= tries; i-- {
+		d, err := r.Fetch(ctx, names[i])
+		if err == nil {
+			return d, names[i], failed, nil
+		}
+		failed = append(failed, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if d, n, ok := r.Local(); ok {
+		return d, n, failed, nil
+	}
+	if len(names) == 0 && err == nil {
+		err = fmt.Errorf("object store %s: %w", r.store.loc, ErrNoSnapshot)
+	} else {
+		err = fmt.Errorf("no snapshot to serve: %w", errors.Join(failed...))
+	}
+	return "", "", failed, err
+}
