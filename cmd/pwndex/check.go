@@ -13,13 +13,14 @@ import (
 // files against records. Exit 0 when consistent, 1 when not, 2 when the
 // index cannot be opened.
 func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", "usage: pwndex check [--index DIR] [--json]\n\nValidates an index. Exit status: 0 consistent, 1 problems found, 2 unusable index.\n\nflags:\n", stderr)
+	fs := newFlagSet("check", "usage: pwndex check [--index DIR | --snapshot DIR] [--json]\n\nValidates an index. Exit status: 0 consistent, 1 problems found, 2 unusable index.\n\nflags:\n", stderr)
 	dir := fs.String("index", "./data", "index directory")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	snapDir := fs.String("snapshot", "", "check the snapshot `directory` (every file's SHA-256, then the index) instead of --index")
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
-	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true})
+	ix, err := openChecked(*dir, *snapDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex check: %v\n", err)
 		return 2
@@ -45,7 +46,7 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		e.Encode(out)
 	} else {
 		fmt.Fprintf(stdout, "index %s: format %d, version %d, built %s, %d breaches\n",
-			*dir, m.FormatVersion, m.Version, m.BuiltAt.Format("2006-01-02 15:04:05Z07:00"), m.Breaches)
+			ix.Dir(), m.FormatVersion, m.Version, m.BuiltAt.Format("2006-01-02 15:04:05Z07:00"), m.Breaches)
 		for _, k := range index.Kinds {
 			kc, ok := rep.Kinds[k]
 			if !ok {
@@ -67,4 +68,16 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return 1
 	}
 	return 0
+}
+
+// openChecked opens the index to check: a snapshot directory (after
+// verifying every file against its manifest) or an index directory.
+func openChecked(dir, snapshot string) (*index.Index, error) {
+	if snapshot == "" {
+		return index.Open(index.Options{Dir: dir, ReadOnly: true})
+	}
+	if _, err := index.VerifySnapshot(snapshot); err != nil {
+		return nil, err
+	}
+	return index.OpenSnapshot(snapshot, index.Options{})
 }

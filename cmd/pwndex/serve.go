@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pwndex/pwndex/api"
 	"github.com/pwndex/pwndex/index"
@@ -66,6 +67,9 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		accessLog = fs.Bool("access-log", false, "log route, status and duration of every request (never addresses or URIs)")
 		logJSON   = fs.Bool("log-json", false, "log as JSON instead of text")
 		verbose   = fs.Bool("v", false, "log debug messages")
+		from      = fs.String("from", "", "serve the newest snapshot published at `URL` (s3://bucket/path?endpoint=...; see 'pwndex publish') instead of --index, and follow newer ones")
+		cacheDir  = fs.String("cache", "./pwndex-cache", "with --from: local cache `directory` of downloaded snapshots")
+		poll      = fs.Duration("poll", 10*time.Second, "with --from: how often to look for a newer snapshot (and on SIGHUP)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
@@ -89,20 +93,17 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	log := slog.New(h)
 
-	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
-		return 2
+	uploadsFor := func(ix *index.Index) map[string]api.Upload {
+		uploads := make(map[string]api.Upload, len(uploadRoutes)+1)
+		for p, u := range uploadRoutes {
+			uploads[p] = u
+		}
+		if !*noVet {
+			uploads["/v1/vet"] = vetUpload(ix, *vetMax, *vetScope)
+		}
+		return uploads
 	}
-	defer ix.Close()
-	uploads := make(map[string]api.Upload, len(uploadRoutes)+1)
-	for p, u := range uploadRoutes {
-		uploads[p] = u
-	}
-	if !*noVet {
-		uploads["/v1/vet"] = vetUpload(ix, *vetMax, *vetScope)
-	}
-	srv, err := api.New(ix, api.Options{
+	opts := api.Options{
 		Addr:                 *addr,
 		Logger:               log,
 		AccessLog:            *accessLog,
@@ -118,8 +119,18 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		MaxConns:             *conns,
 		MaxAuditBytes:        *auditMax,
 		MaxBodyMemory:        *bodyMem,
-		Uploads:              uploads,
-	})
+	}
+	if *from != "" {
+		return serveReplica(ctx, replicaConfig{url: *from, cache: *cacheDir, poll: *poll}, opts, uploadsFor, log, stderr)
+	}
+	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
+		return 2
+	}
+	defer ix.Close()
+	opts.Uploads = uploadsFor(ix)
+	srv, err := api.New(ix, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 3
