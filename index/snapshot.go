@@ -202,7 +202,7 @@ func (s *Snapshot) WriteDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(dir, ManifestName), m)
+	return WriteFileSync(filepath.Join(dir, ManifestName), m)
 }
 
 func (s *Snapshot) copyFile(dir string, f SnapshotFile) error {
@@ -236,8 +236,10 @@ func (s *Snapshot) copyFile(dir string, f SnapshotFile) error {
 	return nil
 }
 
-// writeFileSync writes b to p and syncs it.
-func writeFileSync(p string, b []byte) error {
+// WriteFileSync creates (or truncates) the file p, writes b to it and
+// syncs it before closing: once it returns nil, b is on disk. It does not
+// sync p's directory.
+func WriteFileSync(p string, b []byte) error {
 	f, err := os.Create(p)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)

@@ -134,7 +134,7 @@ func (r *Replica) Fetch(ctx context.Context, name string) (string, error) {
 			return "", fmt.Errorf("replica: assemble %s: %w", name, err)
 		}
 	}
-	if err := writeSync(filepath.Join(tmp, index.ManifestName), mb); err != nil {
+	if err := index.WriteFileSync(filepath.Join(tmp, index.ManifestName), mb); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
@@ -287,23 +287,6 @@ func (r *Replica) Prune(keep ...string) error {
 	return nil
 }
 
-func writeSync(p string, b []byte) error {
-	f, err := os.Create(p)
-	if err != nil {
-		return fmt.Errorf("replica: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("replica: write %s: %w", p, err)
-	}
-	return nil
-}
 
 func syncDir(d string) {
 	if f, err := os.Open(d); err == nil {
