@@ -12,9 +12,10 @@ func TestCheckEmail(t *testing.T) {
 		reason     Reason
 		norm, sugg string
 		free, role bool
+		unwrapped  bool
 	}{
 		{in: "Jean.Dupont@Gmail.COM", norm: "jean.dupont@gmail.com", free: true},
-		{in: " <marie@orange.fr> ", norm: "marie@orange.fr", free: true},
+		{in: " <marie@orange.fr> ", norm: "marie@orange.fr", free: true, unwrapped: true},
 		{in: "paul@boulangerie-martin.fr", norm: "paul@boulangerie-martin.fr"},
 		{in: "user@bücher.de", norm: "user@xn--bcher-kva.de"},
 		{in: "contact@acme.fr", norm: "contact@acme.fr", role: true},
@@ -33,7 +34,8 @@ func TestCheckEmail(t *testing.T) {
 		{in: "a@yopmail.com", bad: true, reason: EmailDisposable},
 		{in: "a@mailinator.com", bad: true, reason: EmailDisposable},
 		{in: "a@sub.yopmail.com", bad: true, reason: EmailDisposable},
-		{in: "jéan@gmail.com", bad: true, reason: EmailSyntax},
+		{in: "jéan@gmail.com", bad: true, reason: EmailNonASCIILocal},
+		{in: "Élodie.Martin@orange.fr", bad: true, reason: EmailNonASCIILocal},
 		{in: "a..b@gmail.com", bad: true, reason: EmailSyntax},
 		{in: ".a@gmail.com", bad: true, reason: EmailSyntax},
 		{in: "a.@gmail.com", bad: true, reason: EmailSyntax},
@@ -45,7 +47,35 @@ func TestCheckEmail(t *testing.T) {
 		{in: "a b@x.fr", bad: true, reason: EmailSyntax},
 		{in: "a@@x.fr", bad: true, reason: EmailSyntax},
 		{in: "ab", bad: true, reason: EmailSyntax},
-		{in: "Jean Dupont <jean@x.fr>", bad: true, reason: EmailSyntax},
+		{in: "Jean Dupont <jean@x.fr>", norm: "jean@x.fr", unwrapped: true},
+		{in: `"Dupont, Élodie" <Elodie@Orange.fr>`, norm: "elodie@orange.fr", free: true, unwrapped: true},
+		{in: "mailto:paul@acme.fr", norm: "paul@acme.fr", unwrapped: true},
+		{in: "MAILTO:paul@acme.fr.", norm: "paul@acme.fr", unwrapped: true},
+		{in: "'paul@acme.fr'", norm: "paul@acme.fr", unwrapped: true},
+		{in: "(paul@acme.fr);", norm: "paul@acme.fr", unwrapped: true},
+		{in: "[paul@acme.fr]", norm: "paul@acme.fr", unwrapped: true},
+		{in: "a@x.fr, b@y.fr", bad: true, reason: EmailMultiple},
+		{in: "a@x.fr;b@y.fr", bad: true, reason: EmailMultiple},
+		{in: "a@x.fr / b@y.fr", bad: true, reason: EmailMultiple},
+		{in: "a@x.fr et b@y.fr", bad: true, reason: EmailMultiple},
+		{in: "a@x.fr\nb@y.fr", bad: true, reason: EmailMultiple},
+		// Systematic typos: edit distance from the providers of each market.
+		{in: "a@hotmial.be", bad: true, reason: EmailTypo, sugg: "a@hotmail.be"}, // the typed TLD is kept
+		{in: "a@bluewim.ch", bad: true, reason: EmailTypo, sugg: "a@bluewin.ch"}, // adjacent key
+		{in: "a@hotmal.fe", bad: true, reason: EmailTypo, sugg: "a@hotmail.fr"},  // two edits
+		{in: "a@gmail.comm", bad: true, reason: EmailTypo, sugg: "a@gmail.com"},  // TLD insertion
+		{in: "a@yayoo.fr", bad: true, reason: EmailTypo, sugg: "a@yahoo.fr"},     // adjacent key, short name
+		{in: "a@gmial.com", bad: true, reason: EmailTypo, sugg: "a@gmail.com"},   // even though a public list has it
+		{in: "a@hotmail.de", norm: "a@hotmail.de", free: true},                   // another market's provider
+		{in: "a@ymail.com", norm: "a@ymail.com", free: true},                     // one edit from gmail.com, real
+		{in: "a@gmx.fr", norm: "a@gmx.fr", free: true},
+		{in: "a@line.fr", norm: "a@line.fr"},       // not a slip of live.fr (n and v are not neighbours)
+		{in: "a@orange.com", norm: "a@orange.com"}, // a real TLD is never a slip
+		{in: "service.client@acme.fr", norm: "service.client@acme.fr", role: true},
+		{in: "service-client@acme.fr", norm: "service-client@acme.fr", role: true},
+		{in: "no-reply@acme.fr", norm: "no-reply@acme.fr", role: true},
+		{in: "ressources.humaines@acme.fr", norm: "ressources.humaines@acme.fr", role: true},
+		{in: "contact@hotmial.fr", bad: true, reason: EmailTypo, sugg: "contact@hotmail.fr", role: true},
 		{in: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.fr", bad: true, reason: EmailSyntax}, // 65
 	}
 	for _, c := range cases {
@@ -59,6 +89,9 @@ func TestCheckEmail(t *testing.T) {
 		}
 		if got.Suggestion != c.sugg {
 			t.Errorf("CheckEmail(%q) suggestion %q, want %q", c.in, got.Suggestion, c.sugg)
+		}
+		if got.Unwrapped != c.unwrapped || c.bad && got.Role != c.role {
+			t.Errorf("CheckEmail(%q) unwrapped %v role %v, want %v %v", c.in, got.Unwrapped, got.Role, c.unwrapped, c.role)
 		}
 	}
 	// vet's per-goroutine domain cache must not change any answer: run the

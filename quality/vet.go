@@ -291,8 +291,12 @@ func (v *vetter) check(c *checked, ws *workerState) {
 			if c.email.Reason == EmailTypo {
 				c.detail = "suggest " + c.email.Suggestion
 			}
-		} else if c.email.Role {
+		}
+		if c.email.Role {
 			c.reasons.add(EmailRole)
+		}
+		if c.email.Unwrapped {
+			c.reasons.add(EmailUnwrapped)
 		}
 	}
 

@@ -192,7 +192,7 @@ type gen struct {
 	rng       *rand.Rand
 	serial    int
 	entity    int
-	line      int   // source line of the row being built
+	line      int // source line of the row being built
 	enc       string
 	recent    []row // recent clean base rows, for duplicates
 	recentBad []row // recent rows with one copyable defect, for duplicates of rejected rows
