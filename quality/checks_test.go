@@ -335,6 +335,24 @@ func TestDeduperGroups(t *testing.T) {
 	if d.groups() != 1 || d.exact != 1 || d.near != 2 {
 		t.Errorf("groups %d exact %d near %d", d.groups(), d.exact, d.near)
 	}
+	// Another person with a's mailbox and mobile (a household): shared
+	// contact points, not a duplicate.
+	wife := a
+	wife.First, wife.Civ = "MARIE", "F"
+	if _, dup, _ := d.add(&wife, 7); dup || !d.shared.has(SharedEmail) || !d.shared.has(SharedPhone) {
+		t.Errorf("household sharing mailbox and mobile: dup %v shared %b", dup, d.shared)
+	}
+	// A landline shared is no finding.
+	son := dupKeys{First: "LUC", Last: "MARTIN", Phone: "+33144556677", Postcode: "75002"}
+	d.add(&son, 8)
+	son.First = "LEO"
+	if _, dup, _ := d.add(&son, 9); dup || !d.shared.empty() {
+		t.Errorf("shared landline: dup %v shared %b", dup, d.shared)
+	}
+	// A duplicate is never also "shared".
+	if _, dup, _ := d.add(&b, 10); !dup || !d.shared.empty() {
+		t.Errorf("duplicate: dup %v shared %b", dup, d.shared)
+	}
 }
 
 // TestParseDateFastMatchesLayouts checks the hand-written fast path

@@ -207,6 +207,15 @@ func checkEmail(s string, cache *domainCache) EmailResult {
 	return res
 }
 
+// linkAddress is the address duplicates are linked on: the normalised
+// address, corrected when its domain is mistyped; "" when unusable.
+func (r *EmailResult) linkAddress() string {
+	if r.Reason == EmailTypo && r.Bad && r.Suggestion != "" {
+		return r.Suggestion
+	}
+	return r.Normalized
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {

@@ -85,6 +85,7 @@ type checked struct {
 	// sequential writer only compares.
 	firstKey, lastKey string
 	consentAt         string // consent date, RFC 3339, for clean.csv
+	dupOf             int    // source line of the duplicate group's first row
 }
 
 type batch struct {
@@ -445,7 +446,7 @@ func newWriter(v *vetter, out Outputs) *rowWriter {
 	}
 	if out.Rejects != nil {
 		w.rejects = csv.NewWriter(out.Rejects)
-		h := append(append([]string{}, v.t.Header()...), "source_line", "reasons", "details")
+		h := append(append([]string{}, v.t.Header()...), "source_line", "reasons", "details", "dup_of")
 		w.rejects.Write(h)
 	}
 	return w
@@ -465,25 +466,26 @@ func (w *rowWriter) row(c *checked) error {
 		w.lookErrs++
 	}
 	w.exposureStats(c)
-	// Duplicates among rows that passed every rejecting check.
-	if c.reasons.filter(w.v.opts.Purpose, true).empty() {
+	// Duplicates over every row whose cells could be read, rejected or
+	// not: a duplicate is a fact about the file. Rows link on normalised
+	// and corrected values (a mistyped domain's suggestion).
+	if !c.reasons.has(RowMalformed) && !c.reasons.has(RowColumns) {
 		k := dupKeys{
 			First: c.firstKey, Last: c.lastKey,
 			Civ: c.civility, Phone: c.phone.E164,
 			Mobile:   c.phone.Type == PhoneMobile || c.phone.Type == PhoneFixedOrMobile,
 			Postcode: c.postal.Postcode, Address: c.postal.Lines[0],
 		}
-		if c.email.Normalized != "" && !c.email.Bad {
-			at := strings.LastIndexByte(c.email.Normalized, '@')
-			k.Local, k.Domain = c.email.Normalized[:at], c.email.Normalized[at+1:]
-		}
-		if c.phone.Bad {
-			k.Phone = ""
+		if e := c.email.linkAddress(); e != "" {
+			at := strings.LastIndexByte(e, '@')
+			k.Local, k.Domain = e[:at], e[at+1:]
 		}
 		if reason, dup, of := w.dd.add(&k, c.row.Line); dup {
 			c.reasons.add(reason)
-			c.detail = "duplicate of line " + strconv.Itoa(of)
+			c.dupOf = of
+			c.detail = joinDetail(c.detail, "duplicate of line "+strconv.Itoa(of))
 		}
+		c.reasons |= w.dd.shared
 	}
 	for r := Reason(0); r < numReasons; r++ {
 		if c.reasons.has(r) {
@@ -501,7 +503,11 @@ func (w *rowWriter) row(c *checked) error {
 		if w.rejects != nil {
 			w.rec = append(w.rec[:0], c.row.Fields...)
 			w.buf = c.reasons.appendCodes(w.buf[:0])
-			w.rec = append(w.rec, strconv.Itoa(c.row.Line), string(w.buf), firstNonEmpty(c.detail, c.parseErr))
+			dupOf := ""
+			if c.dupOf > 0 {
+				dupOf = strconv.Itoa(c.dupOf)
+			}
+			w.rec = append(w.rec, strconv.Itoa(c.row.Line), string(w.buf), firstNonEmpty(c.detail, c.parseErr), dupOf)
 			if err := w.rejects.Write(w.rec); err != nil {
 				return fmt.Errorf("writing rejects: %w", err)
 			}
@@ -547,6 +553,14 @@ func (w *rowWriter) row(c *checked) error {
 		return fmt.Errorf("writing clean file: %w", err)
 	}
 	return nil
+}
+
+// joinDetail appends detail b to a, "; "-separated.
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 func firstNonEmpty(a, b string) string {

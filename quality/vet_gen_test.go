@@ -53,13 +53,19 @@ func findings(t *testing.T, clean, rejects []byte) (map[int][]string, map[int][]
 	got := map[int][]string{}
 	cleanRows := map[int][]string{}
 	rr := readCSV(t, rejects)
+	// vet's columns follow the input's; records with extra cells shift
+	// them, so they are found from the end.
+	fromEnd := map[string]int{}
+	for i, h := range rr[0] {
+		fromEnd[h] = len(rr[0]) - i
+	}
 	for _, rec := range rr[1:] {
 		n := len(rec)
-		line, err := strconv.Atoi(rec[n-3])
+		line, err := strconv.Atoi(rec[n-fromEnd["source_line"]])
 		if err != nil {
-			t.Fatalf("rejects line %q", rec[n-3])
+			t.Fatalf("rejects line %q", rec[n-fromEnd["source_line"]])
 		}
-		got[line] = strings.Split(rec[n-2], "|")
+		got[line] = strings.Split(rec[n-fromEnd["reasons"]], "|")
 	}
 	cr := readCSV(t, clean)
 	if strings.Join(cr[0], ",") != strings.Join(quality.CleanHeader, ",") {

@@ -194,8 +194,9 @@ type gen struct {
 	entity    int
 	line      int // source line of the row being built
 	enc       string
-	recent    []row // recent clean base rows, for duplicates
-	recentBad []row // recent rows with one copyable defect, for duplicates of rejected rows
+	recent    []row           // recent clean base rows, for duplicates
+	recentBad []row           // recent rows with one copyable defect, for duplicates of rejected rows
+	roles     map[string]bool // role addresses used so far
 }
 
 func (g *gen) pick(list []string) string { return list[g.rng.IntN(len(list))] }

@@ -141,14 +141,30 @@ func (g *gen) role(r *row) outcome {
 		fix := typoProviders[g.rng.IntN(len(typoProviders))]
 		if typo, ok := typoOf(g, fix); ok {
 			r.email = local + "@" + typo
-			o := g.out(r, "email.role", "email.typo")
+			o := g.out(r, g.shareRole(local+"@"+fix, "email.role", "email.typo")...)
 			o.rt.Suggest = local + "@" + fix
 			return o
 		}
 	}
 	r.email = local + "@" + g.pick(bizDomains[:3])
-	r.rememberBad(g, "email.role")
-	return g.out(r, "email.role")
+	codes := g.shareRole(r.email, "email.role")
+	if len(codes) == 1 {
+		r.rememberBad(g, "email.role")
+	}
+	return g.out(r, codes...)
+}
+
+// shareRole adds shared.email when another person's row used the
+// (corrected) role address before.
+func (g *gen) shareRole(addr string, codes ...string) []string {
+	if g.roles == nil {
+		g.roles = map[string]bool{}
+	}
+	if g.roles[addr] {
+		return append(codes, "shared.email")
+	}
+	g.roles[addr] = true
+	return codes
 }
 
 // wrap writes a valid address the way exports and copy-pastes do.
