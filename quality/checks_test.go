@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -261,6 +262,83 @@ func TestCheckConsent(t *testing.T) {
 		}
 		if c.reason == 0 && !got.Date.Equal(c.want) {
 			t.Errorf("CheckConsent(%q) date %v, want %v", c.date, got.Date, c.want)
+		}
+	}
+}
+
+// TestCheckConsentCalendar: spreadsheet serial days, day-first forms
+// with times, placeholder sources and a calendar retention limit. Serial
+// days are computed here from time.Date (days since 1899-12-30).
+func TestCheckConsentCalendar(t *testing.T) {
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	serial := func(y int, m time.Month, d int) string {
+		return fmt.Sprint(int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)).Hours() / 24))
+	}
+	oldest := RetentionLimit(now, 3, 0)
+	if want := time.Date(2023, 11, 1, 0, 0, 0, 0, time.UTC); !oldest.Equal(want) {
+		t.Fatalf("RetentionLimit = %v, want %v", oldest, want)
+	}
+	cases := []struct {
+		date, source string
+		reason       Reason
+		want         time.Time
+	}{
+		{serial(2025, 3, 12), "site", 0, time.Date(2025, 3, 12, 0, 0, 0, 0, time.UTC)},
+		{"45000", "site", ConsentExpired, time.Time{}}, // 2023-03-15 in any spreadsheet
+		{serial(2025, 3, 12) + ",5", "site", 0, time.Date(2025, 3, 12, 12, 0, 0, 0, time.UTC)},
+		{serial(2025, 3, 12) + ".75", "site", 0, time.Date(2025, 3, 12, 18, 0, 0, 0, time.UTC)},
+		{"5/3/2025 9:05", "site", 0, time.Date(2025, 3, 5, 9, 5, 0, 0, time.UTC)},
+		{"05/03/2025 14h30", "site", 0, time.Date(2025, 3, 5, 14, 30, 0, 0, time.UTC)},
+		{"05-03-2025 14:30:00", "site", 0, time.Date(2025, 3, 5, 14, 30, 0, 0, time.UTC)},
+		{"05/03/25", "site", 0, time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)},
+		{"2025-03-05T14:30:00.000Z", "site", 0, time.Date(2025, 3, 5, 14, 30, 0, 0, time.UTC)},
+		// Exactly three years before now's day, even late that day: inside
+		// (1096 days because of 2024-02-29); the day before: outside.
+		{"01/11/2023", "site", 0, time.Date(2023, 11, 1, 0, 0, 0, 0, time.UTC)},
+		{"01/11/2023 23:59", "site", 0, time.Date(2023, 11, 1, 23, 59, 0, 0, time.UTC)},
+		{serial(2023, 11, 1), "site", 0, time.Date(2023, 11, 1, 0, 0, 0, 0, time.UTC)},
+		{"31/10/2023 23:59", "site", ConsentExpired, time.Time{}},
+		{"2023-10-31", "site", ConsentExpired, time.Time{}},
+		{"12345", "site", ConsentInvalid, time.Time{}}, // 1933
+		{"123456", "site", ConsentInvalid, time.Time{}},
+		{"45000,", "site", ConsentInvalid, time.Time{}},
+	}
+	for _, src := range []string{"N/A", "inconnue", "inconnu", "?", "-", "n/c", "aucune", "", "  ", "Non renseigné", "NC", "--"} {
+		cases = append(cases, struct {
+			date, source string
+			reason       Reason
+			want         time.Time
+		}{"12/03/2025", src, ConsentNoSource, time.Time{}})
+	}
+	for _, c := range cases {
+		got := CheckConsentCalendar(c.date, c.source, "", now, oldest, true)
+		if got.Bad != (c.reason != 0) || got.Bad && got.Reason != c.reason {
+			t.Errorf("CheckConsentCalendar(%q, %q) = %v %v, want %v", c.date, c.source, got.Bad, got.Reason, c.reason)
+		}
+		if c.reason == 0 && !got.Date.Equal(c.want) {
+			t.Errorf("CheckConsentCalendar(%q) date %v, want %v", c.date, got.Date, c.want)
+		}
+	}
+	// Leap days: from 2028-02-29, three years back is 2025-02-28.
+	leap := time.Date(2028, 2, 29, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		y, m   int
+		want   time.Time
+		expire string
+	}{
+		{3, 0, time.Date(2025, 2, 28, 0, 0, 0, 0, time.UTC), "27/02/2025"},
+		{4, 0, time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), "28/02/2024"},
+		{2, 6, time.Date(2025, 8, 29, 0, 0, 0, 0, time.UTC), "28/08/2025"},
+	} {
+		lim := RetentionLimit(leap, c.y, c.m)
+		if !lim.Equal(c.want) {
+			t.Errorf("RetentionLimit(2028-02-29, %d, %d) = %v, want %v", c.y, c.m, lim, c.want)
+		}
+		if r := CheckConsentCalendar(c.want.Format("02/01/2006"), "site", "", leap, lim, true); r.Bad {
+			t.Errorf("limit day %v rejected: %v", c.want, r.Reason)
+		}
+		if r := CheckConsentCalendar(c.expire, "site", "", leap, lim, true); r.Reason != ConsentExpired {
+			t.Errorf("day before the limit %s: %v %v", c.expire, r.Bad, r.Reason)
 		}
 	}
 }

@@ -21,6 +21,10 @@ import (
 // years from collection or last contact.
 const DefaultRetention = 3 * 365 * 24 * time.Hour
 
+// DefaultRetentionYears is DefaultRetention in calendar years, the
+// default of Vet.
+const DefaultRetentionYears = 3
+
 // DefaultProvenanceThreshold is the share of rows found in one breach
 // above which the report says the file is likely derived from it.
 const DefaultProvenanceThreshold = 0.3
@@ -30,7 +34,15 @@ const DefaultProvenanceThreshold = 0.3
 type VetOptions struct {
 	Table     TableOptions
 	Purpose   Purpose       // email (default), sms or postal
-	Retention time.Duration // consent age limit; 0 means DefaultRetention, <0 none
+	// Retention is a consent age limit as a duration (legacy); <0 means
+	// none. When RetentionYears and Retention are both 0, consents are kept
+	// DefaultRetentionYears calendar years.
+	Retention time.Duration
+	// RetentionYears is the consent age limit in calendar years (a
+	// fraction counts in months): a consent dated exactly that long before
+	// Now's day is inside, the day before is outside. It takes precedence
+	// over Retention.
+	RetentionYears float64
 	Now       time.Time     // reference time for consent ages; zero means time.Now()
 	// SourceOptional accepts rows without a consent source.
 	SourceOptional bool
@@ -104,7 +116,8 @@ type vetter struct {
 	opts     VetOptions
 	t        *Table
 	now      time.Time
-	ret      time.Duration
+	ret      time.Duration // retention, for the report
+	oldest   time.Time     // oldest consent day inside the retention (zero: none)
 	ncols    int
 	provenTh float64
 }
@@ -137,8 +150,17 @@ func Vet(ctx context.Context, r io.Reader, name string, opts VetOptions, out Out
 	if v.now.IsZero() {
 		v.now = time.Now()
 	}
-	if v.ret == 0 {
-		v.ret = DefaultRetention
+	switch years := opts.RetentionYears; {
+	case years > 0:
+		whole := int(years)
+		v.oldest = RetentionLimit(v.now, whole, int((years-float64(whole))*12+0.5))
+	case v.ret == 0:
+		v.oldest = RetentionLimit(v.now, DefaultRetentionYears, 0)
+	case v.ret > 0:
+		v.oldest = v.now.Add(-v.ret)
+	}
+	if !v.oldest.IsZero() {
+		v.ret = v.now.Sub(v.oldest)
 	}
 	if v.provenTh <= 0 {
 		v.provenTh = DefaultProvenanceThreshold
@@ -344,11 +366,7 @@ func (v *vetter) check(c *checked, ws *workerState) {
 			optin = t.Get(f, FieldOptinPostal)
 		}
 		c.source = collapseSpaces(t.Get(f, FieldConsentSource))
-		ret := v.ret
-		if ret < 0 {
-			ret = 0
-		}
-		c.consent = CheckConsent(t.Get(f, FieldConsentDate), c.source, optin, v.now, ret, !v.opts.SourceOptional)
+		c.consent = CheckConsentCalendar(t.Get(f, FieldConsentDate), c.source, optin, v.now, v.oldest, !v.opts.SourceOptional)
 		if c.consent.Bad {
 			c.reasons.add(c.consent.Reason)
 		}

@@ -51,7 +51,7 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	fs := newFlagSet("vet", "usage: pwndex vet [flags] FILE\n\nVets a contact file; writes clean.csv, rejects.csv, report.json and report.html.\nExit status: 0 pass, 1 fails the policy, 2 unusable input, 3 internal error.\n\nflags:\n", stderr)
 	out := fs.String("out", "", "output directory (default FILE.vet/)")
 	purpose := fs.String("purpose", "email", "intended use: email, sms or postal")
-	retention := fs.Float64("retention-years", 3, "maximum consent age in years (0: no limit)")
+	retention := fs.Float64("retention-years", 3, "maximum consent age in calendar years, fractions in months (0: no limit)")
 	indexDir := fs.String("index", "", "pwndex index directory for breach exposure (optional)")
 	optout := fs.String("optout", "", "opt-out list: SHA-1 hex of normalised e-mails/phones, one a line (optional)")
 	policyFile := fs.String("policy", "", "JSON policy file (default policy otherwise)")
@@ -100,7 +100,7 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	case *retention == 0:
 		opts.Retention = -1
 	default:
-		opts.Retention = time.Duration(*retention * 365 * 24 * float64(time.Hour))
+		opts.RetentionYears = *retention // calendar years
 	}
 	if *now != "" {
 		t, err := time.ParseInLocation("2006-01-02", *now, time.Local)

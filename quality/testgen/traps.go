@@ -296,8 +296,10 @@ func (g *gen) trap(tr *Truth, r *row) outcome {
 		r.remember(g)
 		return g.out(r)
 	case t < 58: // retention boundary in calendar terms
-		edge := Now.AddDate(-3, 0, 0)
-		layout := g.pick([]string{"02/01/2006", "2006-01-02", "02/01/2006 23:59"})
+		// Late on the edge day: still inside (a duration-based limit
+		// would also get the leap day of 2024 wrong).
+		edge := Now.AddDate(-3, 0, 0).Add(11*time.Hour + 59*time.Minute)
+		layout := g.pick([]string{"02/01/2006", "2006-01-02", "02/01/2006 15:04"})
 		if g.rng.IntN(2) == 0 {
 			r.date = edge.Format(layout)
 			return g.out(r)
