@@ -123,7 +123,6 @@ func TestCheckPhone(t *testing.T) {
 		{"+33 (0)6 12 34 56 78", "France", "", false, "+33612345678", PhoneMobile, 0},
 		{"0033 1 45 67 89 01", "", "", false, "+33145678901", PhoneFixed, 0},
 		{"01 45 67 89 01", "", "", false, "+33145678901", PhoneFixed, 0},
-		{"0800 12 34 56", "", "", false, "+33800123456", PhoneTollFree, 0},
 		// Belgian and Swiss numbers read with their country column; read
 		// as French they would become wrong +33 numbers.
 		{"0470 12 34 56", "Belgique", "1000", false, "+32470123456", PhoneMobile, 0},
@@ -137,6 +136,16 @@ func TestCheckPhone(t *testing.T) {
 		{"0639 20 12 34", "", "97600", false, "+262639201234", PhoneMobile, 0},
 		{"08 99 12 34 56", "", "", false, "+33899123456", PhonePremiumRate, PhonePremium},
 		{"0891 12 34 56", "", "", false, "+33891123456", PhonePremiumRate, PhonePremium},
+		// Special-rate numbers: toll-free, shared cost, service (FR 080-088, BE, CH, LU).
+		{"0800 12 34 56", "", "", false, "+33800123456", PhoneTollFree, PhoneSpecialRate},
+		{"08 09 12 34 56", "", "", false, "+33809123456", PhoneSharedCost, PhoneSpecialRate}, // UAN
+		{"0810 12 34 56", "", "", false, "+33810123456", PhoneSharedCost, PhoneSpecialRate},
+		{"08 25 12 34 56", "", "", false, "+33825123456", PhoneSharedCost, PhoneSpecialRate},
+		{"0800 12 345", "Belgique", "1000", false, "+3280012345", PhoneTollFree, PhoneSpecialRate},
+		{"0800 123 456", "Suisse", "1201", false, "+41800123456", PhoneTollFree, PhoneSpecialRate},
+		{"0848 123 456", "CH", "1201", false, "+41848123456", PhoneSharedCost, PhoneSpecialRate},
+		{"801 12345", "Luxembourg", "", false, "+35280112345", PhoneSharedCost, PhoneSpecialRate},
+		{"800 12345", "LU", "", false, "+35280012345", PhoneTollFree, PhoneSpecialRate},
 		{"01 45 67 89 01", "", "", true, "+33145678901", PhoneFixed, PhoneNotMobile},
 		{"06 12 34", "", "", false, "", 0, PhoneInvalid},
 		{"abc", "", "", false, "", 0, PhoneInvalid},
@@ -193,9 +202,21 @@ func TestCheckPostal(t *testing.T) {
 		{"1 av. X", "75008", "Paris Cedex 08", "FR", 0, "PARIS CEDEX 08", "75008 PARIS CEDEX 08"},
 		{"1 rue Y", "75015", "paris 15e", "", 0, "PARIS", "75015 PARIS"},
 		{"1 rue Y", "69001", "Lyon 1er", "", 0, "LYON", "69001 LYON"},
-		{"2 rue Z", "42100", "St-Étienne", "", 0, "SAINT ETIENNE", "42100 SAINT ETIENNE"},
-		{"2 rue Z", "42000", "SAINT ETIENNE", "", 0, "SAINT ETIENNE", "42000 SAINT ETIENNE"},
-		{"3 rue W", "1000", "Bourg-en-Bresse", "", 0, "BOURG EN BRESSE", "01000 BOURG EN BRESSE"}, // lost leading zero
+		{"2 rue Z", "42100", "St-Étienne", "", 0, "SAINT-ETIENNE", "42100 SAINT-ETIENNE"}, // La Poste's libellé, verbatim
+		{"2 rue Z", "42000", "SAINT ETIENNE", "", 0, "SAINT-ETIENNE", "42000 SAINT-ETIENNE"},
+		{"3 rue W", "1000", "Bourg-en-Bresse", "", 0, "BOURG-EN-BRESSE", "01000 BOURG-EN-BRESSE"}, // lost leading zero
+		{"3 rue W", "1000.0", "Bourg-en-Bresse", "", 0, "BOURG-EN-BRESSE", "01000 BOURG-EN-BRESSE"},
+		{"3 rue W", " F-75 011 ", "Paris", "FR", 0, "PARIS", "75011 PARIS"},
+		{"3 rue W", "FR 75011", "Paris", "", 0, "PARIS", "75011 PARIS"},
+		{"3 rue W", "F 75011", "Paris", "", 0, "PARIS", "75011 PARIS"},
+		{"3 rue W", "FR-75011", "Paris", "", 0, "PARIS", "75011 PARIS"},
+		{"3 rue W", "75011.0", "Paris", "", 0, "PARIS", "75011 PARIS"},
+		{"3 rue W", "75116", "Paris 16", "", 0, "PARIS 16", "75116 PARIS 16"}, // RNVP line 6 verbatim
+		{"3 rue W", "75116", "PARIS 16EME", "", 0, "PARIS 16", "75116 PARIS 16"},
+		{"3 rue W", "69003", "Lyon 3ème", "", 0, "LYON", "69003 LYON"},
+		{"3 rue W", "13006", "Marseille 6e", "", 0, "MARSEILLE", "13006 MARSEILLE"},
+		{"3 rue W", "", "Paris", "", PostalMissing, "", ""}, // not a format error
+		{"3 rue W", "4000", "Liège", "BE", 0, "LIEGE", "4000 LIEGE"}, // 4 digits stay 4 digits
 		{"3 rue W", "17000", "La Rochelle", "", 0, "LA ROCHELLE", "17000 LA ROCHELLE"},
 		{"3 rue W", "97400", "Saint-Denis", "", 0, "SAINT DENIS", "97400 SAINT DENIS"},
 		{"3 rue W", "92099", "La Défense Cedex", "", 0, "LA DEFENSE CEDEX", "92099 LA DEFENSE CEDEX"}, // CEDEX code not in the base

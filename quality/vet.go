@@ -297,10 +297,20 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		return
 	}
 	p := v.opts.Purpose
+	// text reads a text field, mojibake repaired (UTF-8 read as
+	// Windows-1252), before any check.
+	text := func(fl Field) string {
+		s := t.Get(f, fl)
+		if r, ok := RepairMojibake(s); ok {
+			c.reasons.add(TextMojibake)
+			return r
+		}
+		return s
+	}
 	c.id = t.Get(f, FieldID)
 	c.civility = civilityKey(t.Get(f, FieldCivility))
-	c.company = collapseSpaces(t.Get(f, FieldCompany))
-	country := t.Get(f, FieldCountry)
+	c.company = collapseSpaces(text(FieldCompany))
+	country := text(FieldCountry)
 	postcode := t.Get(f, FieldPostcode)
 	c.region = CountryRegion(country)
 
@@ -328,7 +338,9 @@ func (v *vetter) check(c *checked, ws *workerState) {
 	if raw == "" {
 		raw = t.Get(f, FieldPhone)
 	}
-	if raw != "" || p == PurposeSMS {
+	// An empty phone cell is reported under every purpose when the file
+	// has a phone column (a warning unless the purpose is SMS).
+	if raw != "" || p == PurposeSMS || t.Has(FieldMobile) || t.Has(FieldPhone) {
 		c.phone = CheckPhone(raw, PhoneRegion(country, postcode), p == PurposeSMS)
 		if c.phone.Bad {
 			c.reasons.add(c.phone.Reason)
@@ -336,8 +348,8 @@ func (v *vetter) check(c *checked, ws *workerState) {
 	}
 
 	// Names.
-	c.first = CheckName(t.Get(f, FieldFirstName), false)
-	c.last = CheckName(t.Get(f, FieldLastName), true)
+	c.first = CheckName(text(FieldFirstName), false)
+	c.last = CheckName(text(FieldLastName), true)
 	if c.first.Garbage || c.last.Garbage {
 		c.reasons.add(NameGarbage)
 	}
@@ -348,8 +360,12 @@ func (v *vetter) check(c *checked, ws *workerState) {
 
 	// Postal address.
 	if t.Has(FieldPostcode) || t.Has(FieldAddress) || p == PurposePostal {
-		c.postal = CheckPostal(t.Get(f, FieldAddress), t.Get(f, FieldAddress2), postcode, t.Get(f, FieldCity), c.region)
-		if c.postal.Bad && (c.postal.Reason != PostalMissing || p == PurposePostal) {
+		addr, city := text(FieldAddress), text(FieldCity)
+		c.postal = CheckPostal(addr, text(FieldAddress2), postcode, city, c.region)
+		// A missing postcode is reported for every purpose when the row
+		// has the rest of an address; a row without any only for postal.
+		half := strings.TrimSpace(addr) != "" || strings.TrimSpace(city) != ""
+		if c.postal.Bad && (c.postal.Reason != PostalMissing || p == PurposePostal || half) {
 			c.reasons.add(c.postal.Reason)
 		}
 	}
@@ -365,7 +381,7 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		case PurposePostal:
 			optin = t.Get(f, FieldOptinPostal)
 		}
-		c.source = collapseSpaces(t.Get(f, FieldConsentSource))
+		c.source = collapseSpaces(text(FieldConsentSource))
 		c.consent = CheckConsentCalendar(t.Get(f, FieldConsentDate), c.source, optin, v.now, v.oldest, !v.opts.SourceOptional)
 		if c.consent.Bad {
 			c.reasons.add(c.consent.Reason)

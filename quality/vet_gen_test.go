@@ -122,6 +122,17 @@ func TestVetGeneratedTruth(t *testing.T) {
 					t.Errorf("line %d: phone %v, want %s", line, rec, e)
 				}
 			}
+			// Cleaned city: La Poste's libellé d'acheminement verbatim
+			// (arrondissements, repaired mojibake).
+			for line, want := range tr.Cities {
+				rec, ok := cleanRows[line]
+				if !ok || rec[14] != want {
+					t.Errorf("line %d: city %v, want %s", line, rec, want)
+				}
+			}
+			if len(tr.Cities) == 0 {
+				t.Error("no city rows generated")
+			}
 			if len(tr.E164) < 10 {
 				t.Errorf("only %d region-dependent rows generated", len(tr.E164))
 			}
@@ -151,7 +162,7 @@ func TestGeneratedCoversReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	purposeOnly := map[string]bool{"phone.missing": true, "phone.not_mobile": true, "postal.missing": true}
+	purposeOnly := map[string]bool{"phone.not_mobile": true, "name.swapped": true, "comment.sensitive": true}
 	for _, r := range quality.AllReasons() {
 		if !purposeOnly[r.String()] && tr.Counts[r.String()] == 0 {
 			t.Errorf("generated file has no %s row", r)

@@ -252,7 +252,7 @@ func (g *gen) trap(tr *Truth, r *row) outcome {
 		switch g.rng.IntN(4) {
 		case 0:
 			r.country, r.pc, r.city = "Belgique", "1000", "Bruxelles"
-			r.phone = fmt.Sprintf("0800 %02d %03d", g.rng.IntN(100), g.rng.IntN(1000))
+			r.phone = fmt.Sprintf("0800 %02d %03d", 10+g.rng.IntN(90), g.rng.IntN(1000))
 		case 1:
 			r.country, r.pc, r.city = "Suisse", "1201", "Genève"
 			r.phone = g.pick([]string{"0800 ", "0848 ", "0842 "}) + fmt.Sprintf("%03d %03d", g.rng.IntN(1000), g.rng.IntN(1000))
