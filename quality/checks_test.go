@@ -215,7 +215,7 @@ func TestCheckPostal(t *testing.T) {
 		{"3 rue W", "75116", "PARIS 16EME", "", 0, "PARIS 16", "75116 PARIS 16"},
 		{"3 rue W", "69003", "Lyon 3ème", "", 0, "LYON", "69003 LYON"},
 		{"3 rue W", "13006", "Marseille 6e", "", 0, "MARSEILLE", "13006 MARSEILLE"},
-		{"3 rue W", "", "Paris", "", PostalMissing, "", ""}, // not a format error
+		{"3 rue W", "", "Paris", "", PostalMissing, "", ""},          // not a format error
 		{"3 rue W", "4000", "Liège", "BE", 0, "LIEGE", "4000 LIEGE"}, // 4 digits stay 4 digits
 		{"3 rue W", "17000", "La Rochelle", "", 0, "LA ROCHELLE", "17000 LA ROCHELLE"},
 		{"3 rue W", "97400", "Saint-Denis", "", 0, "SAINT DENIS", "97400 SAINT DENIS"},

@@ -32,8 +32,8 @@ const DefaultProvenanceThreshold = 0.3
 // VetOptions configures Vet. The zero value vets for e-mail prospecting
 // with the default retention and policy.
 type VetOptions struct {
-	Table     TableOptions
-	Purpose   Purpose       // email (default), sms or postal
+	Table   TableOptions
+	Purpose Purpose // email (default), sms or postal
 	// Retention is a consent age limit as a duration (legacy); <0 means
 	// none. When RetentionYears and Retention are both 0, consents are kept
 	// DefaultRetentionYears calendar years.
@@ -43,7 +43,7 @@ type VetOptions struct {
 	// Now's day is inside, the day before is outside. It takes precedence
 	// over Retention.
 	RetentionYears float64
-	Now       time.Time     // reference time for consent ages; zero means time.Now()
+	Now            time.Time // reference time for consent ages; zero means time.Now()
 	// SourceOptional accepts rows without a consent source.
 	SourceOptional bool
 	// SkipConsent disables consent checks (files that are not prospect
@@ -57,6 +57,11 @@ type VetOptions struct {
 	Policy *Policy
 	// Workers is the number of goroutines checking rows; 0 means GOMAXPROCS.
 	Workers int
+	// KeepColumns names columns (field names such as "comment" or
+	// "birth_date", or header cells) that are copied to clean.csv and
+	// rejects.csv although data minimisation leaves them out: free-text
+	// comments and birth dates are not copied otherwise.
+	KeepColumns []string
 }
 
 // Outputs receives vet's row outputs; nil writers are skipped.
@@ -357,6 +362,15 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		c.reasons.add(NameMissing)
 	}
 	c.firstKey, c.lastKey = wordsKey(c.first.Value, 0), wordsKey(c.last.Value, 0)
+	// Surname in the first-name column: the first name is not a known
+	// first name and the last name is.
+	if !c.first.Garbage && !c.last.Garbage && c.firstKey != "" && c.lastKey != "" &&
+		!IsFirstName(c.first.Value) && IsFirstName(c.last.Value) {
+		c.reasons.add(NameSwapped)
+	}
+	if t.Has(FieldComment) && IsSensitiveComment(text(FieldComment)) {
+		c.reasons.add(CommentSensitive)
+	}
 
 	// Postal address.
 	if t.Has(FieldPostcode) || t.Has(FieldAddress) || p == PurposePostal {
@@ -470,20 +484,65 @@ type rowWriter struct {
 	lookErrs int
 	rec      []string
 	buf      []byte
+	dropped  []bool // input columns left out of rejects.csv (minimisation)
+	kept     []int  // minimised columns kept in clean.csv (KeepColumns)
 }
 
 func newWriter(v *vetter, out Outputs) *rowWriter {
 	w := &rowWriter{v: v, regions: map[string]int{}, breaches: map[index.BreachID]int{}}
+	w.minimise()
 	if out.Clean != nil {
+		h := append([]string{}, CleanHeader...)
+		for _, i := range w.kept {
+			h = append(h, v.t.Header()[i])
+		}
 		w.clean = csv.NewWriter(out.Clean)
-		w.clean.Write(CleanHeader)
+		w.clean.Write(h)
 	}
 	if out.Rejects != nil {
 		w.rejects = csv.NewWriter(out.Rejects)
-		h := append(append([]string{}, v.t.Header()...), "source_line", "reasons", "details", "dup_of")
+		var h []string
+		for i, c := range v.t.Header() {
+			if !w.dropped[i] {
+				h = append(h, c)
+			}
+		}
+		h = append(h, "source_line", "reasons", "details", "dup_of")
+		h = append(h, RejectNormHeader...)
 		w.rejects.Write(h)
 	}
 	return w
+}
+
+// RejectNormHeader are the normalised columns rejects.csv carries after
+// each row's original cells (empty when a value is unusable).
+var RejectNormHeader = []string{"norm_first_name", "norm_last_name", "norm_email", "norm_phone", "norm_postcode", "norm_city", "norm_consent_date"}
+
+// minimise decides which input columns stay out of the outputs: free-text
+// comments and birth dates, unless VetOptions.KeepColumns names them
+// (by field name or header cell).
+func (w *rowWriter) minimise() {
+	hdr := w.v.t.Header()
+	w.dropped = make([]bool, len(hdr))
+	keep := func(f Field, i int) bool {
+		for _, k := range w.v.opts.KeepColumns {
+			if strings.EqualFold(strings.TrimSpace(k), f.String()) || NormalizeHeader(k) == NormalizeHeader(hdr[i]) {
+				return true
+			}
+		}
+		return false
+	}
+	for f, i := range w.v.t.Columns() {
+		if f != FieldComment && f != FieldBirthDate {
+			continue
+		}
+		if keep(f, i) {
+			w.kept = append(w.kept, i)
+		} else {
+			w.dropped[i] = true
+		}
+	}
+	sort.Ints(w.kept)
 }
 
 const numConsentBuckets = 5
@@ -535,13 +594,19 @@ func (w *rowWriter) row(c *checked) error {
 			}
 		}
 		if w.rejects != nil {
-			w.rec = append(w.rec[:0], c.row.Fields...)
+			w.rec = w.rec[:0]
+			for i, cell := range c.row.Fields {
+				if i >= len(w.dropped) || !w.dropped[i] {
+					w.rec = append(w.rec, cell)
+				}
+			}
 			w.buf = c.reasons.appendCodes(w.buf[:0])
 			dupOf := ""
 			if c.dupOf > 0 {
 				dupOf = strconv.Itoa(c.dupOf)
 			}
 			w.rec = append(w.rec, strconv.Itoa(c.row.Line), string(w.buf), firstNonEmpty(c.detail, c.parseErr), dupOf)
+			w.rec = append(w.rec, c.normValues()...)
 			if err := w.rejects.Write(w.rec); err != nil {
 				return fmt.Errorf("writing rejects: %w", err)
 			}
@@ -583,10 +648,27 @@ func (w *rowWriter) row(c *checked) error {
 	w.rec = append(w.rec[:0], strconv.Itoa(c.row.Line), c.id, civ, c.first.Value, c.last.Value, c.company,
 		email, kind, phone, ptype, preg, c.postal.Lines[0], c.postal.Lines[1], pc, city, cityLine, c.region,
 		c.consentAt, c.source, strconv.Itoa(len(c.breaches)), string(w.buf))
+	for _, i := range w.kept {
+		cell := ""
+		if i < len(c.row.Fields) {
+			cell = c.row.Fields[i]
+		}
+		w.rec = append(w.rec, cell)
+	}
 	if err := w.clean.Write(w.rec); err != nil {
 		return fmt.Errorf("writing clean file: %w", err)
 	}
 	return nil
+}
+
+// normValues are the row's normalised values for rejects.csv (see
+// RejectNormHeader).
+func (c *checked) normValues() []string {
+	var pc, city string
+	if c.postal.Postcode != "" && !(c.postal.Bad && c.postal.Reason == PostalFormat) {
+		pc, city = c.postal.Postcode, c.postal.City
+	}
+	return []string{c.first.Value, c.last.Value, c.email.Normalized, c.phone.E164, pc, city, c.consentAt}
 }
 
 // joinDetail appends detail b to a, "; "-separated.

@@ -162,7 +162,7 @@ func TestGeneratedCoversReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	purposeOnly := map[string]bool{"phone.not_mobile": true, "name.swapped": true, "comment.sensitive": true}
+	purposeOnly := map[string]bool{"phone.not_mobile": true}
 	for _, r := range quality.AllReasons() {
 		if !purposeOnly[r.String()] && tr.Counts[r.String()] == 0 {
 			t.Errorf("generated file has no %s row", r)

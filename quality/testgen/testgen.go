@@ -40,7 +40,7 @@ var Now = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 // Header is the generated file's header (French, ';'-separated).
 var Header = []string{"Civilité", "Prénom", "Nom", "Société", "E-mail", "Téléphone", "Adresse", "Complément",
-	"Code postal", "Ville", "Pays", "Date opt-in", "Source", "Opt-in e-mail"}
+	"Code postal", "Ville", "Pays", "Date opt-in", "Source", "Opt-in e-mail", "Commentaire", "Date de naissance"}
 
 // Truth describes what a correct vet (purpose email, 3-year retention, the
 // Truth's opt-out list, no index) must find in the generated file. Random
@@ -177,6 +177,7 @@ var overseas = []struct{ pc, city, prefix, next, cc string }{
 
 type row struct {
 	civ, first, last, company, email, phone, addr, addr2, pc, city, country, date, source, optin string
+	comment, birth                                                                               string
 	e164                                                                                         string // expected E.164 (for truth)
 	fixed                                                                                        bool
 	entity, line                                                                                 int
@@ -185,7 +186,7 @@ type row struct {
 
 func (r *row) cells() []string {
 	return []string{r.civ, r.first, r.last, r.company, r.email, r.phone, r.addr, r.addr2, r.pc, r.city, r.country,
-		r.date, r.source, r.optin}
+		r.date, r.source, r.optin, r.comment, r.birth}
 }
 
 type gen struct {
@@ -313,6 +314,10 @@ func (g *gen) base() row {
 	r.date = g.date(g.rng.IntN(900))
 	r.source = g.pick(sources)
 	r.optin = g.pick([]string{"oui", "Oui", "1", "", "O"})
+	if g.rng.IntN(6) == 0 {
+		r.comment = g.pick(benignComments)
+	}
+	r.birth = time.Date(1950+g.rng.IntN(55), time.Month(1+g.rng.IntN(12)), 1+g.rng.IntN(28), 0, 0, 0, 0, time.UTC).Format("02/01/2006")
 	g.entity++
 	r.entity, r.line = g.entity, g.line
 	return r

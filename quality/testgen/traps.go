@@ -227,6 +227,22 @@ var accentedCities = []struct{ pc, city, ach string }{
 	{"60200", "Compiègne", "COMPIEGNE"}, {"42000", "Saint-Étienne", "SAINT-ETIENNE"},
 }
 
+// benignComments are comments a file carries that say nothing sensitive.
+var benignComments = []string{"rappeler en juin", "intéressé par l'offre pro", "client fidèle depuis 2019",
+	"préfère être contacté le matin", "a demandé un devis", "RAS", "salon de Lyon, stand B12", "parrainé par un ami"}
+
+// sensitiveComments mention special-category data (GDPR art. 9 and 10).
+var sensitiveComments = []string{"diabétique, appeler après 18h", "enceinte, ne pas relancer avant mars",
+	"syndiqué CGT", "musulman pratiquant", "a fait de la prison", "suivi psychiatrique en cours",
+	"militant écologiste", "sous chimio", "Témoin de Jéhovah", "handicapé moteur", "casier judiciaire",
+	"homosexuel, vit en couple", "pregnant, call later", "trade union member", "ancien détenu"}
+
+// surnamesOnly are surnames that are no French first name.
+var surnamesOnly = []string{"Dubois", "Petit", "Moreau", "Lefèvre", "Fournier", "Mercier", "Dupont", "Legrand",
+	"Garnier", "Faure", "Rousseau", "Guérin", "Roussel", "Morin", "Dumont", "Fontaine", "Chevalier", "Lemaire",
+	"Duval", "Meunier", "Marchand", "Dufour", "Barbier", "Brunet", "Leroux", "Caron", "Leclerc", "Lemoine",
+	"Gaillard", "Lacroix", "Dupuis"}
+
 // serialDay is a spreadsheet serial day number (days since 1899-12-30).
 func serialDay(t time.Time) int {
 	return int(t.Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)).Hours() / 24)
@@ -234,8 +250,14 @@ func serialDay(t time.Time) int {
 
 // trap returns a row with one of issue 10's traps.
 func (g *gen) trap(tr *Truth, r *row) outcome {
-	t := g.rng.IntN(100)
+	t := g.rng.IntN(110)
 	switch {
+	case t >= 105: // special-category data in the comment
+		r.comment = g.pick(sensitiveComments)
+		return g.out(r, "comment.sensitive")
+	case t >= 100: // surname in the first-name column
+		r.first, r.last = g.pick(surnamesOnly), r.first
+		return g.out(r, "name.swapped")
 	case t < 12: // wrapped address: valid, warned
 		r.email = wrap(g, r.email, r.first, r.last)
 		return g.out(r, "email.unwrapped")
