@@ -76,16 +76,23 @@ var roleLocals = func() map[string]bool {
 
 // roleKey removes the separators of a local part.
 func roleKey(l string) string {
-	if strings.IndexAny(l, ".-_") < 0 {
-		return l
-	}
-	b := make([]byte, 0, len(l))
+	var buf [64]byte
+	return string(appendRoleKey(buf[:0], l))
+}
+
+func appendRoleKey(b []byte, l string) []byte {
 	for i := 0; i < len(l); i++ {
 		if c := l[i]; c != '.' && c != '-' && c != '_' {
 			b = append(b, c)
 		}
 	}
-	return string(b)
+	return b
+}
+
+// isRoleKey looks l up in roleLocals without allocating.
+func isRoleKey(l string) bool {
+	var buf [64]byte
+	return roleLocals[string(appendRoleKey(buf[:0], l))]
 }
 
 // localAllowed marks the ASCII characters allowed unquoted in a local part
@@ -282,12 +289,12 @@ func isRoleLocal(local string) bool {
 	if i := strings.IndexByte(local, '+'); i > 0 {
 		local = local[:i]
 	}
-	if roleLocals[roleKey(local)] {
+	if isRoleKey(local) {
 		return true
 	}
 	for i := 1; i < len(local); i++ {
 		if c := local[i]; c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' {
-			if roleLocals[roleKey(local[:i])] {
+			if isRoleKey(local[:i]) {
 				return true
 			}
 		}

@@ -68,10 +68,16 @@ var firstNames = sync.OnceValue(func() map[string]struct{} {
 
 // IsFirstName reports whether s is a known French first name: the whole
 // cell, or each of its words ("Jean Pierre", "Marie-Claire").
-func IsFirstName(s string) bool {
+func IsFirstName(s string) bool { return isFirstNameKey(s, wordsKey(s, 0)) }
+
+// isFirstNameKey is IsFirstName with s's wordsKey(s, 0) already known.
+func isFirstNameKey(s, key string) bool {
 	set := firstNames()
-	if _, ok := set[wordsKey(s, 0)]; ok {
+	if _, ok := set[key]; ok {
 		return true
+	}
+	if strings.IndexAny(s, " -'") < 0 {
+		return false
 	}
 	words := strings.Fields(wordsKey(s, ' '))
 	if len(words) < 2 {

@@ -365,7 +365,7 @@ func (v *vetter) check(c *checked, ws *workerState) {
 	// Surname in the first-name column: the first name is not a known
 	// first name and the last name is.
 	if !c.first.Garbage && !c.last.Garbage && c.firstKey != "" && c.lastKey != "" &&
-		!IsFirstName(c.first.Value) && IsFirstName(c.last.Value) {
+		!isFirstNameKey(c.first.Value, c.firstKey) && isFirstNameKey(c.last.Value, c.lastKey) {
 		c.reasons.add(NameSwapped)
 	}
 	if t.Has(FieldComment) && IsSensitiveComment(text(FieldComment)) {
@@ -484,12 +484,14 @@ type rowWriter struct {
 	lookErrs int
 	rec      []string
 	buf      []byte
+	examples [numReasons][]Example
+	sources  map[string]*sourceAcc
 	dropped  []bool // input columns left out of rejects.csv (minimisation)
 	kept     []int  // minimised columns kept in clean.csv (KeepColumns)
 }
 
 func newWriter(v *vetter, out Outputs) *rowWriter {
-	w := &rowWriter{v: v, regions: map[string]int{}, breaches: map[index.BreachID]int{}}
+	w := &rowWriter{v: v, regions: map[string]int{}, breaches: map[index.BreachID]int{}, sources: map[string]*sourceAcc{}}
 	w.minimise()
 	if out.Clean != nil {
 		h := append([]string{}, CleanHeader...)
@@ -586,6 +588,8 @@ func (w *rowWriter) row(c *checked) error {
 		}
 	}
 	rej := c.reasons.filter(w.v.opts.Purpose, true)
+	w.collectExamples(c)
+	w.sourceStats(c, !rej.empty())
 	if !rej.empty() {
 		w.rep.Rejected++
 		for r := Reason(0); r < numReasons; r++ {
@@ -757,9 +761,10 @@ func (w *rowWriter) finish(d time.Duration) Report {
 	rep.Reasons = []ReasonCount{}
 	for r := Reason(0); r < numReasons; r++ {
 		if w.reasons[r] > 0 {
-			rep.Reasons = append(rep.Reasons, ReasonCount{Code: r.String(), Text: r.Text(), Count: w.reasons[r], Rejected: w.rejectBy[r], Rejects: r.Rejects(w.v.opts.Purpose)})
+			rep.Reasons = append(rep.Reasons, ReasonCount{Code: r.String(), Text: r.Text(), Count: w.reasons[r], Rejected: w.rejectBy[r], Rejects: r.Rejects(w.v.opts.Purpose), Examples: w.examples[r]})
 		}
 	}
+	rep.Sources = w.sourceTable()
 	rep.PhoneTypes = map[string]int{}
 	for i, n := range w.phoneT {
 		if n > 0 {
