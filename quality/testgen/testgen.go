@@ -181,6 +181,7 @@ type row struct {
 	e164                                                                                         string // expected E.164 (for truth)
 	fixed                                                                                        bool
 	entity, line                                                                                 int
+	derived                                                                                      bool     // a near duplicate kept as a source of exact copies
 	codes                                                                                        []string // findings of a remembered defective row
 }
 
@@ -615,6 +616,9 @@ func (g *gen) copyOf(tr *Truth, r *row, k int) outcome {
 	case k < 915: // exact duplicate after normalisation
 		d := g.exactCopy(o)
 		return g.out(&d, "dup.exact")
+	case k < 930 && o.derived: // exact copy of a near duplicate: matches a later group member
+		d := g.exactCopy(o)
+		return g.out(&d, "dup.exact")
 	case k < 930: // near duplicate: mistyped e-mail
 		d := o
 		local, dom, _ := strings.Cut(d.email, "@")
@@ -631,6 +635,10 @@ func (g *gen) copyOf(tr *Truth, r *row, k int) outcome {
 		// Never derive two near duplicates from one row: the second
 		// could be an exact copy of the first.
 		g.forget(oi)
+		if g.rng.IntN(2) == 0 { // its later copies match it, not the group's first row
+			d.derived, d.line = true, g.line
+			g.recent = append(g.recent, d)
+		}
 		return g.out(&d, "dup.near")
 	case k < 940: // duplicate of a row rejected for another reason
 		if len(g.recentBad) == 0 {
