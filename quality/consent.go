@@ -89,6 +89,9 @@ var placeholderSources = map[string]bool{
 // blank, punctuation only ("?", "-", "/"), or a placeholder word (N/A,
 // inconnue, n/c, aucune...).
 func IsPlaceholderSource(s string) bool {
+	if len(strings.TrimSpace(s)) > 18 {
+		return false // longer than any placeholder ("non communiquée")
+	}
 	var buf [128]byte
 	return placeholderSources[headerKey(&buf, s)]
 }

@@ -74,6 +74,15 @@ var roleLocals = func() map[string]bool {
 	return m
 }()
 
+// maxRoleLen is the length of the longest role key.
+var maxRoleLen = func() int {
+	n := 0
+	for k := range roleLocals {
+		n = max(n, len(k))
+	}
+	return n
+}()
+
 // roleKey removes the separators of a local part.
 func roleKey(l string) string {
 	var buf [64]byte
@@ -292,8 +301,12 @@ func isRoleLocal(local string) bool {
 	if isRoleKey(local) {
 		return true
 	}
-	for i := 1; i < len(local); i++ {
-		if c := local[i]; c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' {
+	// Prefixes ending before a separator or a run of digits, up to the
+	// longest role (three parts at most: direction.generale.paris).
+	for i, parts := 1, 0; i < len(local) && i <= maxRoleLen+2 && parts < 3; i++ {
+		c := local[i]
+		if c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' && !(local[i-1] >= '0' && local[i-1] <= '9') {
+			parts++
 			if isRoleKey(local[:i]) {
 				return true
 			}

@@ -76,7 +76,7 @@ func isFirstNameKey(s, key string) bool {
 	if _, ok := set[key]; ok {
 		return true
 	}
-	if strings.IndexAny(s, " -'") < 0 {
+	if !strings.ContainsAny(s, " -'") {
 		return false
 	}
 	words := strings.Fields(wordsKey(s, ' '))

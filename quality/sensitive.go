@@ -44,16 +44,35 @@ func IsSensitiveComment(s string) bool {
 	if strings.TrimSpace(s) == "" {
 		return false
 	}
-	k := " " + wordsKey(s, ' ') + " "
-	for _, st := range sensitiveStems {
-		if strings.Contains(k, " "+st) {
-			return true
+	k := wordsKey(s, ' ')
+	for pos := 0; pos < len(k); {
+		end := strings.IndexByte(k[pos:], ' ')
+		if end < 0 {
+			end = len(k)
+		} else {
+			end += pos
 		}
-	}
-	for _, w := range strings.Fields(k) {
+		w := k[pos:end]
 		if sensitiveWords[w] {
 			return true
 		}
+		if len(w) >= 4 {
+			for _, st := range stemsByPrefix[w[:4]] {
+				if strings.HasPrefix(k[pos:], st) {
+					return true
+				}
+			}
+		}
+		pos = end + 1
 	}
 	return false
 }
+
+// stemsByPrefix indexes sensitiveStems by their first four letters.
+var stemsByPrefix = func() map[string][]string {
+	m := map[string][]string{}
+	for _, st := range sensitiveStems {
+		m[st[:4]] = append(m[st[:4]], st)
+	}
+	return m
+}()
