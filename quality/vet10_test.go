@@ -140,4 +140,18 @@ func TestVetReportExamplesAndSources(t *testing.T) {
 			t.Errorf("source %q = %+v, want %+v", k, got[k], w)
 		}
 	}
+	var html bytes.Buffer
+	if err := rep.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Quality per consent source", "<td>salon</td>", "j*********t@gmial.com", "08 xx xx xx 56"} {
+		if !strings.Contains(html.String(), s) {
+			t.Errorf("report.html lacks %q", s)
+		}
+	}
+	for _, s := range []string{"jean.dupont", "12 34 56"} {
+		if strings.Contains(html.String(), s) {
+			t.Errorf("report.html shows unmasked %q", s)
+		}
+	}
 }
