@@ -619,6 +619,24 @@ func (g *gen) copyOf(tr *Truth, r *row, k int) outcome {
 	case k < 930 && o.derived: // exact copy of a near duplicate: matches a later group member
 		d := g.exactCopy(o)
 		return g.out(&d, "dup.exact")
+	case k < 930 && g.rng.IntN(3) == 0: // near duplicate through another channel
+		d := g.exactCopy(o)
+		d.email = asciiLower(strings.TrimSpace(o.first)) + "." + g.token() + "@" + g.pick(freeDomains)
+		if !o.fixed && g.rng.IntN(2) == 0 { // a mistyped mobile
+			b := []byte("0" + strings.TrimPrefix(o.e164, "+33"))
+			i := 4 + g.rng.IntN(5)
+			if b[i] == b[i+1] {
+				b[i] = '0' + (b[i]-'0'+1)%10
+			} else {
+				b[i], b[i+1] = b[i+1], b[i]
+			}
+			d.phone, d.e164 = g.formatFR(string(b)), "+33"+string(b[1:])
+		} else { // the same street address, another e-mail and phone
+			nat, e := g.landline()
+			d.phone, d.e164, d.fixed = g.formatFR(nat), e, true
+		}
+		g.forget(oi)
+		return g.out(&d, "dup.near")
 	case k < 930: // near duplicate: mistyped e-mail
 		d := o
 		local, dom, _ := strings.Cut(d.email, "@")
