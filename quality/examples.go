@@ -159,7 +159,7 @@ func (w *rowWriter) sourceStats(c *checked, rejected bool) {
 		return
 	}
 	src := c.source
-	if IsPlaceholderSource(src) {
+	if c.noSource || w.v.opts.SkipConsent && IsPlaceholderSource(src) {
 		src = "(none)"
 	}
 	a := w.sources[src]

@@ -103,6 +103,7 @@ type checked struct {
 	firstKey, lastKey string
 	consentAt         string // consent date, RFC 3339, for clean.csv
 	dupOf             int    // source line of the duplicate group's first row
+	noSource          bool   // the consent source is blank or a placeholder
 }
 
 type batch struct {
@@ -396,6 +397,7 @@ func (v *vetter) check(c *checked, ws *workerState) {
 			optin = t.Get(f, FieldOptinPostal)
 		}
 		c.source = collapseSpaces(text(FieldConsentSource))
+		c.noSource = IsPlaceholderSource(c.source)
 		c.consent = CheckConsentCalendar(t.Get(f, FieldConsentDate), c.source, optin, v.now, v.oldest, !v.opts.SourceOptional)
 		if c.consent.Bad {
 			c.reasons.add(c.consent.Reason)
@@ -588,7 +590,9 @@ func (w *rowWriter) row(c *checked) error {
 		}
 	}
 	rej := c.reasons.filter(w.v.opts.Purpose, true)
-	w.collectExamples(c)
+	if !c.reasons.empty() {
+		w.collectExamples(c)
+	}
 	w.sourceStats(c, !rej.empty())
 	if !rej.empty() {
 		w.rep.Rejected++
@@ -610,7 +614,7 @@ func (w *rowWriter) row(c *checked) error {
 				dupOf = strconv.Itoa(c.dupOf)
 			}
 			w.rec = append(w.rec, strconv.Itoa(c.row.Line), string(w.buf), firstNonEmpty(c.detail, c.parseErr), dupOf)
-			w.rec = append(w.rec, c.normValues()...)
+			w.rec = c.appendNormValues(w.rec)
 			if err := w.rejects.Write(w.rec); err != nil {
 				return fmt.Errorf("writing rejects: %w", err)
 			}
@@ -665,14 +669,14 @@ func (w *rowWriter) row(c *checked) error {
 	return nil
 }
 
-// normValues are the row's normalised values for rejects.csv (see
-// RejectNormHeader).
-func (c *checked) normValues() []string {
+// appendNormValues appends the row's normalised values for rejects.csv
+// (see RejectNormHeader).
+func (c *checked) appendNormValues(rec []string) []string {
 	var pc, city string
 	if c.postal.Postcode != "" && !(c.postal.Bad && c.postal.Reason == PostalFormat) {
 		pc, city = c.postal.Postcode, c.postal.City
 	}
-	return []string{c.first.Value, c.last.Value, c.email.Normalized, c.phone.E164, pc, city, c.consentAt}
+	return append(rec, c.first.Value, c.last.Value, c.email.Normalized, c.phone.E164, pc, city, c.consentAt)
 }
 
 // joinDetail appends detail b to a, "; "-separated.
