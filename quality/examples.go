@@ -105,6 +105,9 @@ func (w *rowWriter) exampleValue(c *checked, r Reason) string {
 		if raw == "" {
 			raw = t.Get(f, FieldPhone)
 		}
+		if r == PhoneSpecialRate {
+			return maskPhone(raw) + " (" + c.phone.Type.String() + ")"
+		}
 		return maskPhone(raw)
 	case NameGarbage, NameSwapped:
 		return maskText(t.Get(f, FieldFirstName)) + " / " + maskText(t.Get(f, FieldLastName))

