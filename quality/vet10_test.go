@@ -113,9 +113,9 @@ func TestVetReportExamplesAndSources(t *testing.T) {
 		ex[rc.Code] = rc.Examples
 	}
 	want := map[string]quality.Example{
-		"email.typo":        {Line: 2, Value: "j*********t@gmial.com", Suggestion: "j*********t@gmail.com"},
-		"phone.premium":     {Line: 3, Value: "08 xx xx xx 56"},
-		"dup.exact":         {Line: 5, Value: "duplicate of line 4"},
+		"email.typo":         {Line: 2, Value: "j*********t@gmial.com", Suggestion: "j*********t@gmail.com"},
+		"phone.premium":      {Line: 3, Value: "08 xx xx xx 56"},
+		"dup.exact":          {Line: 5, Value: "duplicate of line 4"},
 		"phone.special_rate": {Line: 7, Value: "08xx xx xx 56 (toll_free)"},
 	}
 	for code, w := range want {
