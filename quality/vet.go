@@ -75,7 +75,9 @@ var CleanHeader = []string{
 	"source_line", "id", "civility", "first_name", "last_name", "company",
 	"email", "email_kind", "phone", "phone_type", "phone_region",
 	"address_line1", "address_line2", "postcode", "city", "city_line", "country",
-	"consent_date", "consent_source", "breach_count", "warnings",
+	"consent_date", "consent_source", "breach_count",
+	"raw_first_name", "raw_last_name", "raw_email", "raw_phone", "raw_postcode", "raw_city",
+	"warnings",
 }
 
 // checked is one row after the per-row checks.
@@ -658,7 +660,15 @@ func (w *rowWriter) row(c *checked) error {
 	w.buf = warn.appendCodes(w.buf[:0])
 	w.rec = append(w.rec[:0], strconv.Itoa(c.row.Line), c.id, civ, c.first.Value, c.last.Value, c.company,
 		email, kind, phone, ptype, preg, c.postal.Lines[0], c.postal.Lines[1], pc, city, cityLine, c.region,
-		c.consentAt, c.source, strconv.Itoa(len(c.breaches)), string(w.buf))
+		c.consentAt, c.source, strconv.Itoa(len(c.breaches)))
+	// The raw cells beside the normalised values.
+	t, f := w.v.t, c.row
+	rawPhone := t.Get(f, FieldMobile)
+	if rawPhone == "" {
+		rawPhone = t.Get(f, FieldPhone)
+	}
+	w.rec = append(w.rec, t.Get(f, FieldFirstName), t.Get(f, FieldLastName), t.Get(f, FieldEmail), rawPhone,
+		t.Get(f, FieldPostcode), t.Get(f, FieldCity), string(w.buf))
 	for _, i := range w.kept {
 		cell := ""
 		if i < len(c.row.Fields) {
