@@ -118,7 +118,7 @@ func CheckConsent(date, source, optin string, now time.Time, retention time.Dura
 	if retention > 0 {
 		oldest = now.Add(-retention)
 	}
-	return checkConsent(date, source, optin, now, oldest, false, requireSource)
+	return checkConsent(date, source, optin, now, oldest, requireSource)
 }
 
 // RetentionLimit returns the oldest consent date inside a retention of
@@ -139,10 +139,16 @@ func RetentionLimit(now time.Time, years, months int) time.Time {
 // oldest acceptable calendar day (see RetentionLimit; zero: no limit):
 // the consent's day, in oldest's location, must not be before it.
 func CheckConsentCalendar(date, source, optin string, now, oldest time.Time, requireSource bool) ConsentResult {
-	return checkConsent(date, source, optin, now, oldest, true, requireSource)
+	if !oldest.IsZero() {
+		y, m, d := oldest.Date()
+		oldest = time.Date(y, m, d, 0, 0, 0, 0, oldest.Location())
+	}
+	return checkConsent(date, source, optin, now, oldest, requireSource)
 }
 
-func checkConsent(date, source, optin string, now, oldest time.Time, calendar, requireSource bool) ConsentResult {
+// checkConsent is CheckConsentCalendar with oldest already a midnight (or
+// an instant, for CheckConsent's duration).
+func checkConsent(date, source, optin string, now, oldest time.Time, requireSource bool) ConsentResult {
 	var res ConsentResult
 	var buf [128]byte
 	if optin != "" && optinNo[headerKey(&buf, optin)] {
@@ -163,27 +169,14 @@ func checkConsent(date, source, optin string, now, oldest time.Time, calendar, r
 	switch {
 	case t.After(now.Add(24 * time.Hour)):
 		res.Bad, res.Reason = true, ConsentFuture
-	case !oldest.IsZero() && calendar && beforeDay(t.In(oldest.Location()), oldest):
-		res.Bad, res.Reason = true, ConsentExpired
-	case !oldest.IsZero() && !calendar && t.Before(oldest):
+	case !oldest.IsZero() && t.Before(oldest):
+		// For calendar limits oldest is a midnight: t is before it exactly
+		// when t's day (in oldest's location) is before oldest's day.
 		res.Bad, res.Reason = true, ConsentExpired
 	case requireSource && IsPlaceholderSource(source):
 		res.Bad, res.Reason = true, ConsentNoSource
 	}
 	return res
-}
-
-// beforeDay reports whether t's calendar day is before day's.
-func beforeDay(t, day time.Time) bool {
-	ty, tm, td := t.Date()
-	dy, dm, dd := day.Date()
-	if ty != dy {
-		return ty < dy
-	}
-	if tm != dm {
-		return tm < dm
-	}
-	return td < dd
 }
 
 // num reads up to max digits at s[i:], at least min; it returns the value

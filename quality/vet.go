@@ -165,7 +165,8 @@ func Vet(ctx context.Context, r io.Reader, name string, opts VetOptions, out Out
 	case v.ret == 0:
 		v.oldest = RetentionLimit(v.now, DefaultRetentionYears, 0)
 	case v.ret > 0:
-		v.oldest = v.now.Add(-v.ret)
+		y, m, d := v.now.Add(-v.ret).Date()
+		v.oldest = time.Date(y, m, d, 0, 0, 0, 0, v.now.Location())
 	}
 	if !v.oldest.IsZero() {
 		v.ret = v.now.Sub(v.oldest)
@@ -403,7 +404,7 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		}
 		c.source = collapseSpaces(text(FieldConsentSource))
 		c.noSource = IsPlaceholderSource(c.source)
-		c.consent = CheckConsentCalendar(t.Get(f, FieldConsentDate), c.source, optin, v.now, v.oldest, !v.opts.SourceOptional)
+		c.consent = checkConsent(t.Get(f, FieldConsentDate), c.source, optin, v.now, v.oldest, !v.opts.SourceOptional)
 		if c.consent.Bad {
 			c.reasons.add(c.consent.Reason)
 		}
