@@ -17,12 +17,17 @@ var consentLayouts = []string{
 }
 
 // ParseConsentDate parses a consent date written dd/mm/yyyy (also with -
-// or . separators and an optional time), in ISO 8601 (with or without time
-// and zone) or yyyy/mm/dd. Dates without a zone are read in loc.
+// or . separators, a two-digit year and an optional time), in ISO 8601
+// (with or without time and zone), yyyy/mm/dd, or as a spreadsheet serial
+// day number (5 digits, days since 1899-12-30, optional fraction of a day
+// after '.' or ','). Dates without a zone are read in loc.
 func ParseConsentDate(s string, loc *time.Location) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 40 {
 		return time.Time{}, false
+	}
+	if t, ok := parseSerialDay(s, loc); ok {
+		return t, t.Year() >= 1990 && t.Year() <= 2200
 	}
 	if t, ok := parseDateFast(s, loc); ok {
 		if t.Year() < 1990 || t.Year() > 2200 {
@@ -39,6 +44,56 @@ func ParseConsentDate(s string, loc *time.Location) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// parseSerialDay reads a spreadsheet serial day: five digits (1927 to
+// 2173), optionally followed by '.' or ',' and a fraction of a day.
+func parseSerialDay(s string, loc *time.Location) (time.Time, bool) {
+	if len(s) < 5 || !isDigits(s[:5]) || len(s) > 5 && (len(s) < 7 || s[5] != '.' && s[5] != ',' || !isDigits(s[6:])) {
+		return time.Time{}, false
+	}
+	days := 0
+	for i := 0; i < 5; i++ {
+		days = days*10 + int(s[i]-'0')
+	}
+	if days < 10000 {
+		return time.Time{}, false
+	}
+	var secs float64
+	if len(s) > 6 {
+		frac := s[6:]
+		if len(frac) > 9 {
+			frac = frac[:9]
+		}
+		f, scale := 0, 1
+		for i := 0; i < len(frac); i++ {
+			f, scale = f*10+int(frac[i]-'0'), scale*10
+		}
+		secs = float64(f) / float64(scale) * 86400
+	}
+	t := time.Date(1899, 12, 30, 0, 0, 0, 0, loc).AddDate(0, 0, days).Add(time.Duration(secs+0.5) * time.Second)
+	return t, true
+}
+
+// placeholderSources are source cells that say nothing (keys as
+// NormalizeHeader gives them).
+var placeholderSources = map[string]bool{
+	"": true, "n a": true, "na": true, "n c": true, "nc": true, "inconnue": true, "inconnu": true, "aucune": true,
+	"aucun": true, "none": true, "unknown": true, "null": true, "nil": true, "non renseigne": true,
+	"non renseignee": true, "nr": true, "n r": true, "sans": true, "vide": true, "neant": true, "na n": true,
+	"nd": true, "n d": true, "non communique": true, "non communiquee": true, "undefined": true, "x": true,
+	"xx": true, "xxx": true, "0": true,
+}
+
+// IsPlaceholderSource reports consent-source cells that name no source:
+// blank, punctuation only ("?", "-", "/"), or a placeholder word (N/A,
+// inconnue, n/c, aucune...).
+func IsPlaceholderSource(s string) bool {
+	if len(strings.TrimSpace(s)) > 18 {
+		return false // longer than any placeholder ("non communiquée")
+	}
+	var buf [128]byte
+	return placeholderSources[headerKey(&buf, s)]
 }
 
 // ConsentResult is the outcome of CheckConsent.
@@ -59,6 +114,41 @@ var optinNo = map[string]bool{"non": true, "no": true, "n": true, "0": true, "fa
 // (means of collection) must be present when the file has a source column
 // or when requireSource is set.
 func CheckConsent(date, source, optin string, now time.Time, retention time.Duration, requireSource bool) ConsentResult {
+	var oldest time.Time
+	if retention > 0 {
+		oldest = now.Add(-retention)
+	}
+	return checkConsent(date, source, optin, now, oldest, requireSource)
+}
+
+// RetentionLimit returns the oldest consent date inside a retention of
+// years (and months) before now, in calendar terms: a consent dated
+// exactly that many years before now's day is inside, the day before is
+// outside; February 29 goes back to February 28 in a common year.
+func RetentionLimit(now time.Time, years, months int) time.Time {
+	y, m, d := now.Date()
+	total := y*12 + int(m) - 1 - years*12 - months
+	y, m = total/12, time.Month(total%12+1)
+	if last := daysIn(int(m), y); d > last {
+		d = last
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, now.Location())
+}
+
+// CheckConsentCalendar is CheckConsent with the retention given as the
+// oldest acceptable calendar day (see RetentionLimit; zero: no limit):
+// the consent's day, in oldest's location, must not be before it.
+func CheckConsentCalendar(date, source, optin string, now, oldest time.Time, requireSource bool) ConsentResult {
+	if !oldest.IsZero() {
+		y, m, d := oldest.Date()
+		oldest = time.Date(y, m, d, 0, 0, 0, 0, oldest.Location())
+	}
+	return checkConsent(date, source, optin, now, oldest, requireSource)
+}
+
+// checkConsent is CheckConsentCalendar with oldest already a midnight (or
+// an instant, for CheckConsent's duration).
+func checkConsent(date, source, optin string, now, oldest time.Time, requireSource bool) ConsentResult {
 	var res ConsentResult
 	var buf [128]byte
 	if optin != "" && optinNo[headerKey(&buf, optin)] {
@@ -79,9 +169,11 @@ func CheckConsent(date, source, optin string, now time.Time, retention time.Dura
 	switch {
 	case t.After(now.Add(24 * time.Hour)):
 		res.Bad, res.Reason = true, ConsentFuture
-	case retention > 0 && now.Sub(t) > retention:
+	case !oldest.IsZero() && t.Before(oldest):
+		// For calendar limits oldest is a midnight: t is before it exactly
+		// when t's day (in oldest's location) is before oldest's day.
 		res.Bad, res.Reason = true, ConsentExpired
-	case requireSource && strings.TrimSpace(source) == "":
+	case requireSource && IsPlaceholderSource(source):
 		res.Bad, res.Reason = true, ConsentNoSource
 	}
 	return res
@@ -138,7 +230,7 @@ func parseDateFast(s string, loc *time.Location) (time.Time, bool) {
 		if s[i] != ' ' && !(iso && s[i] == 'T') {
 			return time.Time{}, false
 		}
-		if h, i, ok = num(s, i+1, 2, 2); !ok || i >= len(s) || s[i] != ':' {
+		if h, i, ok = num(s, i+1, 1, 2); !ok || i >= len(s) || s[i] != ':' && (iso || s[i] != 'h') {
 			return time.Time{}, false
 		}
 		if mi, i, ok = num(s, i+1, 2, 2); !ok {

@@ -55,6 +55,9 @@ type deduper struct {
 	tab    blockTable
 	exact  int
 	near   int
+	// shared holds, after add, SharedEmail / SharedPhone when the row has
+	// the same e-mail (mobile) as an earlier row of another person.
+	shared reasonSet
 }
 
 // free releases the deduper's memory; d is empty afterwards.
@@ -92,6 +95,7 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 		}
 	}
 	var other dupKeys
+	d.shared = 0
 	for s := range blocks {
 		for ref, n := heads[s], 0; ref != 0 && n < maxBlockScan; n++ {
 			r := d.record(ref)
@@ -102,6 +106,12 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 			}
 			if best < 0 && nearDup(k, &other) {
 				best = j
+			}
+			switch {
+			case s == 0 && k.Local == other.Local && k.Domain == other.Domain:
+				d.shared.add(SharedEmail)
+			case s == 1 && k.Mobile && other.Mobile && k.Phone == other.Phone:
+				d.shared.add(SharedPhone)
 			}
 			ref = binary.LittleEndian.Uint32(r[4*s:])
 		}
@@ -120,6 +130,7 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 	if best < 0 {
 		return 0, false, 0
 	}
+	d.shared = 0 // the same person: a duplicate, not a shared contact point
 	d.union(best, idx)
 	first := int(*d.lines.at(int(d.find(idx)))) // the group's first row
 	if bestExact {

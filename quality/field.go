@@ -30,6 +30,8 @@ const (
 	FieldOptinEmail
 	FieldOptinSMS
 	FieldOptinPostal
+	FieldComment   // free text: not copied to outputs unless kept (data minimisation)
+	FieldBirthDate // not copied to outputs unless kept (data minimisation)
 	numFields
 )
 
@@ -53,6 +55,8 @@ var fieldNames = [numFields]string{
 	FieldOptinEmail:    "optin_email",
 	FieldOptinSMS:      "optin_sms",
 	FieldOptinPostal:   "optin_postal",
+	FieldComment:       "comment",
+	FieldBirthDate:     "birth_date",
 }
 
 // String returns the field's stable name, e.g. "email" or "first_name".
@@ -129,6 +133,10 @@ func init() {
 	add(FieldOptinEmail, "opt-in email", "optin email", "opt-in e-mail", "optin mail", "opt-in mail",
 		"consentement email", "consentement e-mail", "accord email", "email optin", "email opt-in")
 	add(FieldOptinSMS, "opt-in sms", "optin sms", "consentement sms", "accord sms", "sms optin", "sms opt-in")
+	add(FieldComment, "commentaire", "commentaires", "comment", "comments", "remarque", "remarques", "note",
+		"notes", "observation", "observations", "remarks", "memo", "mémo", "informations complémentaires")
+	add(FieldBirthDate, "date de naissance", "naissance", "né le", "date naissance", "birth date",
+		"birthdate", "date of birth", "dob", "birthday", "ddn")
 	add(FieldOptinPostal, "opt-in courrier", "optin courrier", "opt-in postal", "optin postal",
 		"consentement courrier", "consentement postal", "accord courrier")
 }

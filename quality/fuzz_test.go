@@ -103,7 +103,8 @@ func FuzzCheckPhone(f *testing.F) {
 }
 
 func FuzzParseConsentDate(f *testing.F) {
-	for _, s := range []string{"12/03/2025", "2025-03-12T10:11:12+02:00", "1/3/2025 14:05", "31/02/2025", "hier", ""} {
+	for _, s := range []string{"12/03/2025", "2025-03-12T10:11:12+02:00", "1/3/2025 14:05", "31/02/2025", "hier", "",
+		"45678", "45678,25", "5/3/25 9h05", "99999.999999999999"} {
 		f.Add(s)
 	}
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -113,6 +114,10 @@ func FuzzParseConsentDate(f *testing.F) {
 			t.Fatalf("%q -> %v", s, d)
 		}
 		CheckConsent(s, "x", "", now, DefaultRetention, true)
+		r := CheckConsentCalendar(s, "x", "", now, RetentionLimit(now, 3, 0), true)
+		if ok != (r.Reason != ConsentInvalid && r.Reason != ConsentMissing) {
+			t.Fatalf("%q: parsed %v but consent %v", s, ok, r.Reason)
+		}
 	})
 }
 

@@ -149,7 +149,12 @@ small{color:#667}
 <h2>Reasons</h2>
 <table><tr><th>code</th><th>meaning</th><th>rows</th><th>rejected</th></tr>
 {{range .R.Reasons}}<tr><td><code>{{.Code}}</code></td><td>{{.Text}}</td><td class="n">{{.Count}}</td><td class="n">{{.Rejected}}</td></tr>
+{{if .Examples}}<tr><td></td><td colspan="3"><small>{{range $i, $e := .Examples}}{{if $i}} · {{end}}line {{$e.Line}}{{if $e.Value}}: <code>{{$e.Value}}</code>{{end}}{{if $e.Suggestion}} → <code>{{$e.Suggestion}}</code>{{end}}{{end}}</small></td></tr>{{end}}
 {{end}}</table>
+{{if .R.Sources}}<h2>Quality per consent source</h2>
+<table><tr><th>source</th><th>rows</th><th>rejected</th><th>duplicates</th><th>median consent age</th></tr>
+{{range .R.Sources}}<tr><td>{{.Source}}</td><td class="n">{{.Rows}}</td><td class="n">{{pct .Rejected .Rows}}</td><td class="n">{{pct .Duplicates .Rows}}</td><td class="n">{{if ge .MedianConsentDays 0}}{{.MedianConsentDays}} days{{else}}—{{end}}</td></tr>
+{{end}}</table>{{end}}
 {{if .R.Exposure}}<h2>Breach exposure</h2>
 <p>{{.R.Exposure.Checked}} rows looked up; {{.R.Exposure.Exposed}} ({{pct .R.Exposure.Exposed .R.Rows}}) have an e-mail or phone in a known breach.</p>
 <table><tr><th>breach</th><th>date</th><th>rows</th><th>share</th></tr>

@@ -119,9 +119,34 @@ func PhoneRegion(country, postcode string) string {
 	return ident.DefaultRegion
 }
 
+// specialRate reports non-geographic service numbers nobody is
+// prospected on: toll-free, shared-cost and universal access numbers of
+// any region (Belgian, Swiss, Luxembourg 0800/0848/801...), and the
+// whole French 080-088 range (08 00 to 08 09 free or normal rate, 081 to
+// 088 shared cost and service numbers; 089 is premium, see CheckPhone).
+// It returns the type to report.
+func specialRate(e164 string, t phonenumbers.PhoneNumberType) (bool, PhoneType) {
+	switch t {
+	case phonenumbers.TOLL_FREE:
+		return true, PhoneTollFree
+	case phonenumbers.SHARED_COST:
+		return true, PhoneSharedCost
+	case phonenumbers.UAN:
+		return true, PhoneSharedCost
+	}
+	if len(e164) > 5 && strings.HasPrefix(e164, "+338") && e164[4] >= '0' && e164[4] <= '8' {
+		if e164[4] == '0' {
+			return true, PhoneTollFree
+		}
+		return true, PhoneSharedCost
+	}
+	return false, PhoneUnknown
+}
+
 // CheckPhone parses a phone cell with index/ident in the given region and
 // classifies it. Premium-rate numbers (type premium, or French 089x) are
-// Bad with PhonePremium; when mobileOnly is set, anything but a mobile is
+// Bad with PhonePremium; toll-free, shared-cost and service numbers with
+// PhoneSpecialRate (see specialRate); when mobileOnly is set, anything but a mobile is
 // Bad with PhoneNotMobile.
 func CheckPhone(s, region string, mobileOnly bool) PhoneResult {
 	var res PhoneResult
@@ -137,6 +162,11 @@ func CheckPhone(s, region string, mobileOnly bool) PhoneResult {
 	if res.Type == PhonePremiumRate || strings.HasPrefix(p.E164, "+3389") {
 		res.Type = PhonePremiumRate
 		res.Bad, res.Reason = true, PhonePremium
+		return res
+	}
+	if special, t := specialRate(p.E164, p.Type); special {
+		res.Type = t
+		res.Bad, res.Reason = true, PhoneSpecialRate
 		return res
 	}
 	if mobileOnly && res.Type != PhoneMobile && res.Type != PhoneFixedOrMobile {

@@ -64,20 +64,38 @@ func replaceWord(l, from, to string) string {
 	return strings.Join(out, " ")
 }
 
-// NormalizePostcode removes spaces and dots from a postcode cell and
-// restores the leading zero spreadsheets drop ("1000" -> "01000").
-func NormalizePostcode(s string) string {
+// NormalizePostcode normalises a French postcode cell (see
+// NormalizeFrenchPostcode).
+func NormalizePostcode(s string) string { return NormalizeFrenchPostcode(s) }
+
+// NormalizeFrenchPostcode cleans a French postcode cell as suppliers and
+// spreadsheets write it: surrounding and inner spaces (also non-breaking)
+// and dots removed, an "F-", "FR ", "FR-" or "F " country prefix dropped,
+// a spreadsheet ".0" suffix dropped, and the leading zero spreadsheets
+// lose restored ("1000" -> "01000"). Only for French rows: Belgian, Swiss
+// and Luxembourg postcodes have four digits as they are.
+func NormalizeFrenchPostcode(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 2 && (s[len(s)-2:] == ".0" || s[len(s)-2:] == ",0") && isDigits(strings.TrimSpace(s[:len(s)-2])) {
+		s = s[:len(s)-2]
+	}
+	up := strings.ToUpper(s)
+	for _, p := range []string{"FR-", "FR", "F-", "F"} {
+		if rest := strings.TrimSpace(s[min(len(p), len(s)):]); strings.HasPrefix(up, p) && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			s = rest
+			break
+		}
+	}
 	var b [8]byte
 	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == ' ' || c == '.' || c == '\u00a0' {
+	for _, r := range s {
+		if r == ' ' || r == '.' || r == '\u00a0' || r == '\u202f' {
 			continue
 		}
-		if n == len(b) {
+		if n == len(b) || r >= 0x80 {
 			return strings.TrimSpace(s)
 		}
-		b[n] = c
+		b[n] = byte(r)
 		n++
 	}
 	pc := string(b[:n])
@@ -109,7 +127,7 @@ func CheckPostal(address, address2, postcode, city, region string) PostalResult 
 	cityUp := wordsKey(city, ' ')
 	res.Postcode, res.City = pc, cityUp
 	res.Lines[2] = RNVPLine(pc + " " + cityUp)
-	if pc == "" && strings.TrimSpace(address) == "" {
+	if pc == "" {
 		res.Bad, res.Reason = true, PostalMissing
 		return res
 	}
@@ -133,23 +151,32 @@ func CheckPostal(address, address2, postcode, city, region string) PostalResult 
 	key := cityKey(city)
 	for _, c := range communes {
 		if key == c.key || key == c.keyAch {
-			res.City = RNVPLine(c.acheminement)
-			if cedex {
-				res.City = cityUp
-			}
-			res.Lines[2] = RNVPLine(pc + " " + res.City)
+			res.setCity(c.acheminement, cedex, cityUp)
 			return res
 		}
 	}
 	for _, c := range communes {
 		if len(key) >= 5 && (JaroWinkler(key, c.key) >= 0.95 || JaroWinkler(key, c.keyAch) >= 0.95) {
-			res.City = RNVPLine(c.acheminement)
-			res.Lines[2] = RNVPLine(pc + " " + res.City)
+			res.setCity(c.acheminement, cedex, cityUp)
 			return res
 		}
 	}
 	res.Bad, res.Reason = true, PostalCityMismatch
 	return res
+}
+
+// setCity sets the cleaned city to the matched entry's La Poste libellé
+// d'acheminement verbatim (RNVP line 6: "PARIS 16", "SAINT-ETIENNE"), or
+// to the cell's CEDEX mention, which La Poste keeps.
+func (res *PostalResult) setCity(acheminement string, cedex bool, cityUp string) {
+	res.City = acheminement
+	if cedex {
+		res.City = cityUp
+	}
+	res.Lines[2] = res.Postcode + " " + res.City
+	if len(res.Lines[2]) > rnvpWidth {
+		res.Lines[2] = RNVPLine(res.Lines[2])
+	}
 }
 
 var overseasRegionSet = map[string]bool{"GP": true, "MQ": true, "GF": true, "RE": true, "YT": true, "PM": true}

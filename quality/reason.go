@@ -38,6 +38,15 @@ const (
 	DupExact                         // same person as an earlier row, after normalisation
 	DupNear                          // near duplicate of an earlier row
 	Suppressed                       // on the buyer's opt-out list
+	EmailUnwrapped                   // address taken out of a wrapper (mailto:, Name <addr>, quotes)
+	EmailNonASCIILocal               // accented local part (SMTPUTF8 not assumed)
+	EmailMultiple                    // two or more addresses in one cell
+	PhoneSpecialRate                 // toll-free, shared-cost or service number
+	SharedEmail                      // same e-mail as an earlier row of another person
+	SharedPhone                      // same mobile as an earlier row of another person
+	TextMojibake                     // UTF-8 read as Windows-1252 in a text field (repaired)
+	NameSwapped                      // surname in the first-name column
+	CommentSensitive                 // comment mentions special-category data (GDPR art. 9/10)
 	numReasons
 )
 
@@ -68,6 +77,15 @@ var reasonCodes = [numReasons]string{
 	DupExact:           "dup.exact",
 	DupNear:            "dup.near",
 	Suppressed:         "optout.match",
+	EmailUnwrapped:     "email.unwrapped",
+	EmailNonASCIILocal: "email.non_ascii_local",
+	EmailMultiple:      "email.multiple",
+	PhoneSpecialRate:   "phone.special_rate",
+	SharedEmail:        "shared.email",
+	SharedPhone:        "shared.phone",
+	TextMojibake:       "text.mojibake",
+	NameSwapped:        "name.swapped",
+	CommentSensitive:   "comment.sensitive",
 }
 
 var reasonTexts = [numReasons]string{
@@ -97,6 +115,15 @@ var reasonTexts = [numReasons]string{
 	DupExact:           "exact duplicate of an earlier row",
 	DupNear:            "near duplicate of an earlier row",
 	Suppressed:         "on the opt-out (suppression) list",
+	EmailUnwrapped:     "e-mail address unwrapped (mailto:, display name, quotes or brackets)",
+	EmailNonASCIILocal: "accented e-mail local part (SMTPUTF8 not assumed)",
+	EmailMultiple:      "several e-mail addresses in one cell",
+	PhoneSpecialRate:   "special-rate number (toll-free, shared-cost or service)",
+	SharedEmail:        "e-mail shared with another person (earlier row)",
+	SharedPhone:        "mobile shared with another person (earlier row)",
+	TextMojibake:       "mis-decoded accents repaired (UTF-8 read as Windows-1252)",
+	NameSwapped:        "surname in the first-name column",
+	CommentSensitive:   "comment mentions special-category data (health, religion, politics...)",
 }
 
 // String returns the reason's stable code, e.g. "email.typo".
@@ -161,15 +188,15 @@ func ParsePurpose(s string) (Purpose, error) {
 // left out of the normalised columns).
 func (r Reason) Rejects(p Purpose) bool {
 	switch r {
-	case EmailMissing, EmailSyntax, EmailTypo, EmailDisposable:
+	case EmailMissing, EmailSyntax, EmailTypo, EmailDisposable, EmailNonASCIILocal, EmailMultiple:
 		return p == PurposeEmail
 	case PhoneMissing, PhoneInvalid, PhoneNotMobile:
 		return p == PurposeSMS
-	case PhonePremium:
+	case PhonePremium, PhoneSpecialRate:
 		return true
 	case PostalMissing, PostalFormat, PostalUnknown, PostalCityMismatch:
 		return p == PurposePostal
-	case EmailRole, NameMissing:
+	case EmailRole, NameMissing, EmailUnwrapped, SharedEmail, SharedPhone, TextMojibake, NameSwapped, CommentSensitive:
 		return false
 	}
 	return true

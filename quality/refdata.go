@@ -9,7 +9,7 @@ import (
 	"sync"
 )
 
-//go:embed data/postcodes.tsv.gz data/disposable.txt.gz
+//go:embed data/postcodes.tsv.gz data/disposable.txt.gz data/firstnames.txt.gz
 var dataFS embed.FS
 
 // readGzLines calls fn for every non-comment line of an embedded gzip file.
@@ -52,7 +52,43 @@ func dataSource(name string) string {
 // DataSources describes the embedded reference data: source packages,
 // versions and generation dates.
 func DataSources() []string {
-	return []string{dataSource("data/postcodes.tsv.gz"), dataSource("data/disposable.txt.gz")}
+	return []string{dataSource("data/postcodes.tsv.gz"), dataSource("data/disposable.txt.gz"), dataSource("data/firstnames.txt.gz")}
+}
+
+// firstNames is the embedded French first-name list, keyed as wordsKey
+// folds names (upper case, no accents, no separators).
+var firstNames = sync.OnceValue(func() map[string]struct{} {
+	m := make(map[string]struct{}, 40000)
+	readGzLines("data/firstnames.txt.gz", func(l string) {
+		name, _, _ := strings.Cut(l, "\t")
+		m[wordsKey(name, 0)] = struct{}{}
+	})
+	return m
+})
+
+// IsFirstName reports whether s is a known French first name: the whole
+// cell, or each of its words ("Jean Pierre", "Marie-Claire").
+func IsFirstName(s string) bool { return isFirstNameKey(s, wordsKey(s, 0)) }
+
+// isFirstNameKey is IsFirstName with s's wordsKey(s, 0) already known.
+func isFirstNameKey(s, key string) bool {
+	set := firstNames()
+	if _, ok := set[key]; ok {
+		return true
+	}
+	if !strings.ContainsAny(s, " -'") {
+		return false
+	}
+	words := strings.Fields(wordsKey(s, ' '))
+	if len(words) < 2 {
+		return false
+	}
+	for _, w := range words {
+		if _, ok := set[w]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 var disposableSet = sync.OnceValue(func() map[string]struct{} {

@@ -20,7 +20,9 @@ type Report struct {
 	Clean         int               `json:"clean"`
 	Rejected      int               `json:"rejected"`
 	// Reasons counts every finding (rejecting or warning) by code.
-	Reasons       []ReasonCount  `json:"reasons"`
+	Reasons []ReasonCount `json:"reasons"`
+	// Sources gives the quality per consent source (Source column).
+	Sources       []SourceStats  `json:"sources,omitempty"`
 	Email         EmailStats     `json:"email"`
 	PhoneTypes    map[string]int `json:"phone_types"`
 	PhoneRegions  map[string]int `json:"phone_regions"`
@@ -42,6 +44,8 @@ type ReasonCount struct {
 	Count    int    `json:"count"`    // rows with the finding
 	Rejected int    `json:"rejected"` // rows rejected with it among their reasons
 	Rejects  bool   `json:"rejects"`  // whether the reason rejects for this purpose
+	// Examples are up to 5 rows with the finding, values partly masked.
+	Examples []Example `json:"examples,omitempty"`
 }
 
 // Count returns the tally of reason code (0 if absent).

@@ -21,6 +21,10 @@ import (
 // years from collection or last contact.
 const DefaultRetention = 3 * 365 * 24 * time.Hour
 
+// DefaultRetentionYears is DefaultRetention in calendar years, the
+// default of Vet.
+const DefaultRetentionYears = 3
+
 // DefaultProvenanceThreshold is the share of rows found in one breach
 // above which the report says the file is likely derived from it.
 const DefaultProvenanceThreshold = 0.3
@@ -28,10 +32,18 @@ const DefaultProvenanceThreshold = 0.3
 // VetOptions configures Vet. The zero value vets for e-mail prospecting
 // with the default retention and policy.
 type VetOptions struct {
-	Table     TableOptions
-	Purpose   Purpose       // email (default), sms or postal
-	Retention time.Duration // consent age limit; 0 means DefaultRetention, <0 none
-	Now       time.Time     // reference time for consent ages; zero means time.Now()
+	Table   TableOptions
+	Purpose Purpose // email (default), sms or postal
+	// Retention is a consent age limit as a duration (legacy); <0 means
+	// none. When RetentionYears and Retention are both 0, consents are kept
+	// DefaultRetentionYears calendar years.
+	Retention time.Duration
+	// RetentionYears is the consent age limit in calendar years (a
+	// fraction counts in months): a consent dated exactly that long before
+	// Now's day is inside, the day before is outside. It takes precedence
+	// over Retention.
+	RetentionYears float64
+	Now            time.Time // reference time for consent ages; zero means time.Now()
 	// SourceOptional accepts rows without a consent source.
 	SourceOptional bool
 	// SkipConsent disables consent checks (files that are not prospect
@@ -45,6 +57,11 @@ type VetOptions struct {
 	Policy *Policy
 	// Workers is the number of goroutines checking rows; 0 means GOMAXPROCS.
 	Workers int
+	// KeepColumns names columns (field names such as "comment" or
+	// "birth_date", or header cells) that are copied to clean.csv and
+	// rejects.csv although data minimisation leaves them out: free-text
+	// comments and birth dates are not copied otherwise.
+	KeepColumns []string
 }
 
 // Outputs receives vet's row outputs; nil writers are skipped.
@@ -58,7 +75,9 @@ var CleanHeader = []string{
 	"source_line", "id", "civility", "first_name", "last_name", "company",
 	"email", "email_kind", "phone", "phone_type", "phone_region",
 	"address_line1", "address_line2", "postcode", "city", "city_line", "country",
-	"consent_date", "consent_source", "breach_count", "warnings",
+	"consent_date", "consent_source", "breach_count",
+	"raw_first_name", "raw_last_name", "raw_email", "raw_phone", "raw_postcode", "raw_city",
+	"warnings",
 }
 
 // checked is one row after the per-row checks.
@@ -85,6 +104,8 @@ type checked struct {
 	// sequential writer only compares.
 	firstKey, lastKey string
 	consentAt         string // consent date, RFC 3339, for clean.csv
+	dupOf             int    // source line of the duplicate group's first row
+	noSource          bool   // the consent source is blank or a placeholder
 }
 
 type batch struct {
@@ -103,7 +124,8 @@ type vetter struct {
 	opts     VetOptions
 	t        *Table
 	now      time.Time
-	ret      time.Duration
+	ret      time.Duration // retention, for the report
+	oldest   time.Time     // oldest consent day inside the retention (zero: none)
 	ncols    int
 	provenTh float64
 }
@@ -136,8 +158,18 @@ func Vet(ctx context.Context, r io.Reader, name string, opts VetOptions, out Out
 	if v.now.IsZero() {
 		v.now = time.Now()
 	}
-	if v.ret == 0 {
-		v.ret = DefaultRetention
+	switch years := opts.RetentionYears; {
+	case years > 0:
+		whole := int(years)
+		v.oldest = RetentionLimit(v.now, whole, int((years-float64(whole))*12+0.5))
+	case v.ret == 0:
+		v.oldest = RetentionLimit(v.now, DefaultRetentionYears, 0)
+	case v.ret > 0:
+		y, m, d := v.now.Add(-v.ret).Date()
+		v.oldest = time.Date(y, m, d, 0, 0, 0, 0, v.now.Location())
+	}
+	if !v.oldest.IsZero() {
+		v.ret = v.now.Sub(v.oldest)
 	}
 	if v.provenTh <= 0 {
 		v.provenTh = DefaultProvenanceThreshold
@@ -274,10 +306,20 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		return
 	}
 	p := v.opts.Purpose
+	// text reads a text field, mojibake repaired (UTF-8 read as
+	// Windows-1252), before any check.
+	text := func(fl Field) string {
+		s := t.Get(f, fl)
+		if r, ok := RepairMojibake(s); ok {
+			c.reasons.add(TextMojibake)
+			return r
+		}
+		return s
+	}
 	c.id = t.Get(f, FieldID)
 	c.civility = civilityKey(t.Get(f, FieldCivility))
-	c.company = collapseSpaces(t.Get(f, FieldCompany))
-	country := t.Get(f, FieldCountry)
+	c.company = collapseSpaces(text(FieldCompany))
+	country := text(FieldCountry)
 	postcode := t.Get(f, FieldPostcode)
 	c.region = CountryRegion(country)
 
@@ -291,8 +333,12 @@ func (v *vetter) check(c *checked, ws *workerState) {
 			if c.email.Reason == EmailTypo {
 				c.detail = "suggest " + c.email.Suggestion
 			}
-		} else if c.email.Role {
+		}
+		if c.email.Role {
 			c.reasons.add(EmailRole)
+		}
+		if c.email.Unwrapped {
+			c.reasons.add(EmailUnwrapped)
 		}
 	}
 
@@ -301,16 +347,21 @@ func (v *vetter) check(c *checked, ws *workerState) {
 	if raw == "" {
 		raw = t.Get(f, FieldPhone)
 	}
-	if raw != "" || p == PurposeSMS {
+	// An empty phone cell is reported under every purpose when the file
+	// has a phone column (a warning unless the purpose is SMS).
+	if raw != "" || p == PurposeSMS || t.Has(FieldMobile) || t.Has(FieldPhone) {
 		c.phone = CheckPhone(raw, PhoneRegion(country, postcode), p == PurposeSMS)
 		if c.phone.Bad {
 			c.reasons.add(c.phone.Reason)
+			if c.phone.Reason == PhoneSpecialRate {
+				c.detail = joinDetail(c.detail, "phone type "+c.phone.Type.String())
+			}
 		}
 	}
 
 	// Names.
-	c.first = CheckName(t.Get(f, FieldFirstName), false)
-	c.last = CheckName(t.Get(f, FieldLastName), true)
+	c.first = CheckName(text(FieldFirstName), false)
+	c.last = CheckName(text(FieldLastName), true)
 	if c.first.Garbage || c.last.Garbage {
 		c.reasons.add(NameGarbage)
 	}
@@ -318,11 +369,24 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		c.reasons.add(NameMissing)
 	}
 	c.firstKey, c.lastKey = wordsKey(c.first.Value, 0), wordsKey(c.last.Value, 0)
+	// Surname in the first-name column: the first name is not a known
+	// first name and the last name is.
+	if !c.first.Garbage && !c.last.Garbage && c.firstKey != "" && c.lastKey != "" &&
+		!isFirstNameKey(c.first.Value, c.firstKey) && isFirstNameKey(c.last.Value, c.lastKey) {
+		c.reasons.add(NameSwapped)
+	}
+	if t.Has(FieldComment) && IsSensitiveComment(text(FieldComment)) {
+		c.reasons.add(CommentSensitive)
+	}
 
 	// Postal address.
 	if t.Has(FieldPostcode) || t.Has(FieldAddress) || p == PurposePostal {
-		c.postal = CheckPostal(t.Get(f, FieldAddress), t.Get(f, FieldAddress2), postcode, t.Get(f, FieldCity), c.region)
-		if c.postal.Bad && (c.postal.Reason != PostalMissing || p == PurposePostal) {
+		addr, city := text(FieldAddress), text(FieldCity)
+		c.postal = CheckPostal(addr, text(FieldAddress2), postcode, city, c.region)
+		// A missing postcode is reported for every purpose when the row
+		// has the rest of an address; a row without any only for postal.
+		half := strings.TrimSpace(addr) != "" || strings.TrimSpace(city) != ""
+		if c.postal.Bad && (c.postal.Reason != PostalMissing || p == PurposePostal || half) {
 			c.reasons.add(c.postal.Reason)
 		}
 	}
@@ -338,12 +402,9 @@ func (v *vetter) check(c *checked, ws *workerState) {
 		case PurposePostal:
 			optin = t.Get(f, FieldOptinPostal)
 		}
-		c.source = collapseSpaces(t.Get(f, FieldConsentSource))
-		ret := v.ret
-		if ret < 0 {
-			ret = 0
-		}
-		c.consent = CheckConsent(t.Get(f, FieldConsentDate), c.source, optin, v.now, ret, !v.opts.SourceOptional)
+		c.source = collapseSpaces(text(FieldConsentSource))
+		c.noSource = IsPlaceholderSource(c.source)
+		c.consent = checkConsent(t.Get(f, FieldConsentDate), c.source, optin, v.now, v.oldest, !v.opts.SourceOptional)
 		if c.consent.Bad {
 			c.reasons.add(c.consent.Reason)
 		}
@@ -431,20 +492,67 @@ type rowWriter struct {
 	lookErrs int
 	rec      []string
 	buf      []byte
+	examples [numReasons][]Example
+	sources  map[string]*sourceAcc
+	dropped  []bool // input columns left out of rejects.csv (minimisation)
+	kept     []int  // minimised columns kept in clean.csv (KeepColumns)
 }
 
 func newWriter(v *vetter, out Outputs) *rowWriter {
-	w := &rowWriter{v: v, regions: map[string]int{}, breaches: map[index.BreachID]int{}}
+	w := &rowWriter{v: v, regions: map[string]int{}, breaches: map[index.BreachID]int{}, sources: map[string]*sourceAcc{}}
+	w.minimise()
 	if out.Clean != nil {
+		h := append([]string{}, CleanHeader...)
+		for _, i := range w.kept {
+			h = append(h, v.t.Header()[i])
+		}
 		w.clean = csv.NewWriter(out.Clean)
-		w.clean.Write(CleanHeader)
+		w.clean.Write(h)
 	}
 	if out.Rejects != nil {
 		w.rejects = csv.NewWriter(out.Rejects)
-		h := append(append([]string{}, v.t.Header()...), "source_line", "reasons", "details")
+		var h []string
+		for i, c := range v.t.Header() {
+			if !w.dropped[i] {
+				h = append(h, c)
+			}
+		}
+		h = append(h, "source_line", "reasons", "details", "dup_of")
+		h = append(h, RejectNormHeader...)
 		w.rejects.Write(h)
 	}
 	return w
+}
+
+// RejectNormHeader are the normalised columns rejects.csv carries after
+// each row's original cells (empty when a value is unusable).
+var RejectNormHeader = []string{"norm_first_name", "norm_last_name", "norm_email", "norm_phone", "norm_postcode", "norm_city", "norm_consent_date"}
+
+// minimise decides which input columns stay out of the outputs: free-text
+// comments and birth dates, unless VetOptions.KeepColumns names them
+// (by field name or header cell).
+func (w *rowWriter) minimise() {
+	hdr := w.v.t.Header()
+	w.dropped = make([]bool, len(hdr))
+	keep := func(f Field, i int) bool {
+		for _, k := range w.v.opts.KeepColumns {
+			if strings.EqualFold(strings.TrimSpace(k), f.String()) || NormalizeHeader(k) == NormalizeHeader(hdr[i]) {
+				return true
+			}
+		}
+		return false
+	}
+	for f, i := range w.v.t.Columns() {
+		if f != FieldComment && f != FieldBirthDate {
+			continue
+		}
+		if keep(f, i) {
+			w.kept = append(w.kept, i)
+		} else {
+			w.dropped[i] = true
+		}
+	}
+	sort.Ints(w.kept)
 }
 
 const numConsentBuckets = 5
@@ -461,25 +569,26 @@ func (w *rowWriter) row(c *checked) error {
 		w.lookErrs++
 	}
 	w.exposureStats(c)
-	// Duplicates among rows that passed every rejecting check.
-	if c.reasons.filter(w.v.opts.Purpose, true).empty() {
+	// Duplicates over every row whose cells could be read, rejected or
+	// not: a duplicate is a fact about the file. Rows link on normalised
+	// and corrected values (a mistyped domain's suggestion).
+	if !c.reasons.has(RowMalformed) && !c.reasons.has(RowColumns) {
 		k := dupKeys{
 			First: c.firstKey, Last: c.lastKey,
 			Civ: c.civility, Phone: c.phone.E164,
 			Mobile:   c.phone.Type == PhoneMobile || c.phone.Type == PhoneFixedOrMobile,
 			Postcode: c.postal.Postcode, Address: c.postal.Lines[0],
 		}
-		if c.email.Normalized != "" && !c.email.Bad {
-			at := strings.LastIndexByte(c.email.Normalized, '@')
-			k.Local, k.Domain = c.email.Normalized[:at], c.email.Normalized[at+1:]
-		}
-		if c.phone.Bad {
-			k.Phone = ""
+		if e := c.email.linkAddress(); e != "" {
+			at := strings.LastIndexByte(e, '@')
+			k.Local, k.Domain = e[:at], e[at+1:]
 		}
 		if reason, dup, of := w.dd.add(&k, c.row.Line); dup {
 			c.reasons.add(reason)
-			c.detail = "duplicate of line " + strconv.Itoa(of)
+			c.dupOf = of
+			c.detail = joinDetail(c.detail, "duplicate of line "+strconv.Itoa(of))
 		}
+		c.reasons |= w.dd.shared
 	}
 	for r := Reason(0); r < numReasons; r++ {
 		if c.reasons.has(r) {
@@ -487,6 +596,10 @@ func (w *rowWriter) row(c *checked) error {
 		}
 	}
 	rej := c.reasons.filter(w.v.opts.Purpose, true)
+	if !c.reasons.empty() {
+		w.collectExamples(c)
+	}
+	w.sourceStats(c, !rej.empty())
 	if !rej.empty() {
 		w.rep.Rejected++
 		for r := Reason(0); r < numReasons; r++ {
@@ -495,9 +608,19 @@ func (w *rowWriter) row(c *checked) error {
 			}
 		}
 		if w.rejects != nil {
-			w.rec = append(w.rec[:0], c.row.Fields...)
+			w.rec = w.rec[:0]
+			for i, cell := range c.row.Fields {
+				if i >= len(w.dropped) || !w.dropped[i] {
+					w.rec = append(w.rec, cell)
+				}
+			}
 			w.buf = c.reasons.appendCodes(w.buf[:0])
-			w.rec = append(w.rec, strconv.Itoa(c.row.Line), string(w.buf), firstNonEmpty(c.detail, c.parseErr))
+			dupOf := ""
+			if c.dupOf > 0 {
+				dupOf = strconv.Itoa(c.dupOf)
+			}
+			w.rec = append(w.rec, strconv.Itoa(c.row.Line), string(w.buf), firstNonEmpty(c.detail, c.parseErr), dupOf)
+			w.rec = c.appendNormValues(w.rec)
 			if err := w.rejects.Write(w.rec); err != nil {
 				return fmt.Errorf("writing rejects: %w", err)
 			}
@@ -538,11 +661,44 @@ func (w *rowWriter) row(c *checked) error {
 	w.buf = warn.appendCodes(w.buf[:0])
 	w.rec = append(w.rec[:0], strconv.Itoa(c.row.Line), c.id, civ, c.first.Value, c.last.Value, c.company,
 		email, kind, phone, ptype, preg, c.postal.Lines[0], c.postal.Lines[1], pc, city, cityLine, c.region,
-		c.consentAt, c.source, strconv.Itoa(len(c.breaches)), string(w.buf))
+		c.consentAt, c.source, strconv.Itoa(len(c.breaches)))
+	// The raw cells beside the normalised values.
+	t, f := w.v.t, c.row
+	rawPhone := t.Get(f, FieldMobile)
+	if rawPhone == "" {
+		rawPhone = t.Get(f, FieldPhone)
+	}
+	w.rec = append(w.rec, t.Get(f, FieldFirstName), t.Get(f, FieldLastName), t.Get(f, FieldEmail), rawPhone,
+		t.Get(f, FieldPostcode), t.Get(f, FieldCity), string(w.buf))
+	for _, i := range w.kept {
+		cell := ""
+		if i < len(c.row.Fields) {
+			cell = c.row.Fields[i]
+		}
+		w.rec = append(w.rec, cell)
+	}
 	if err := w.clean.Write(w.rec); err != nil {
 		return fmt.Errorf("writing clean file: %w", err)
 	}
 	return nil
+}
+
+// appendNormValues appends the row's normalised values for rejects.csv
+// (see RejectNormHeader).
+func (c *checked) appendNormValues(rec []string) []string {
+	var pc, city string
+	if c.postal.Postcode != "" && !(c.postal.Bad && c.postal.Reason == PostalFormat) {
+		pc, city = c.postal.Postcode, c.postal.City
+	}
+	return append(rec, c.first.Value, c.last.Value, c.email.Normalized, c.phone.E164, pc, city, c.consentAt)
+}
+
+// joinDetail appends detail b to a, "; "-separated.
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 func firstNonEmpty(a, b string) string {
@@ -623,9 +779,10 @@ func (w *rowWriter) finish(d time.Duration) Report {
 	rep.Reasons = []ReasonCount{}
 	for r := Reason(0); r < numReasons; r++ {
 		if w.reasons[r] > 0 {
-			rep.Reasons = append(rep.Reasons, ReasonCount{Code: r.String(), Text: r.Text(), Count: w.reasons[r], Rejected: w.rejectBy[r], Rejects: r.Rejects(w.v.opts.Purpose)})
+			rep.Reasons = append(rep.Reasons, ReasonCount{Code: r.String(), Text: r.Text(), Count: w.reasons[r], Rejected: w.rejectBy[r], Rejects: r.Rejects(w.v.opts.Purpose), Examples: w.examples[r]})
 		}
 	}
+	rep.Sources = w.sourceTable()
 	rep.PhoneTypes = map[string]int{}
 	for i, n := range w.phoneT {
 		if n > 0 {

@@ -44,6 +44,19 @@ func (c colFlags) Set(s string) error {
 	return nil
 }
 
+// keepFlags collects repeated --keep-column flags.
+type keepFlags []string
+
+func (k *keepFlags) String() string { return strings.Join(*k, ",") }
+
+func (k *keepFlags) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("empty column name")
+	}
+	*k = append(*k, s)
+	return nil
+}
+
 // cmdVet implements `pwndex vet FILE`: exit 0 when the file passes the
 // policy, 1 when it fails it, 2 on usage errors or unusable input, 3 on
 // internal errors (e.g. the output directory cannot be written).
@@ -51,7 +64,7 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	fs := newFlagSet("vet", "usage: pwndex vet [flags] FILE\n\nVets a contact file; writes clean.csv, rejects.csv, report.json and report.html.\nExit status: 0 pass, 1 fails the policy, 2 unusable input, 3 internal error.\n\nflags:\n", stderr)
 	out := fs.String("out", "", "output directory (default FILE.vet/)")
 	purpose := fs.String("purpose", "email", "intended use: email, sms or postal")
-	retention := fs.Float64("retention-years", 3, "maximum consent age in years (0: no limit)")
+	retention := fs.Float64("retention-years", 3, "maximum consent age in calendar years, fractions in months (0: no limit)")
 	indexDir := fs.String("index", "", "pwndex index directory for breach exposure (optional)")
 	optout := fs.String("optout", "", "opt-out list: SHA-1 hex of normalised e-mails/phones, one a line (optional)")
 	policyFile := fs.String("policy", "", "JSON policy file (default policy otherwise)")
@@ -64,6 +77,8 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	noSource := fs.Bool("source-optional", false, "accept rows without a consent source")
 	noConsent := fs.Bool("skip-consent", false, "skip consent checks (not a prospect acquisition)")
 	now := fs.String("now", "", "reference date for consent ages, YYYY-MM-DD (default today)")
+	var keep keepFlags
+	fs.Var(&keep, "keep-column", "copy a minimised column (comment, birth_date, or a header cell) to clean.csv and rejects.csv (repeatable)")
 	cols := colFlags{}
 	fs.Var(cols, "col", "map a field to a column: FIELD=HEADER or FIELD=#N (repeatable), e.g. email=Courriel_Pro")
 	if err := fs.Parse(args); err != nil {
@@ -82,7 +97,7 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	if err != nil {
 		return usage("%v", err)
 	}
-	opts := quality.VetOptions{Purpose: p, SourceOptional: *noSource, SkipConsent: *noConsent, ProvenanceThreshold: *provenance}
+	opts := quality.VetOptions{Purpose: p, SourceOptional: *noSource, SkipConsent: *noConsent, ProvenanceThreshold: *provenance, KeepColumns: keep}
 	opts.Table.Encoding = *encoding
 	opts.Table.Columns = cols
 	switch *delim {
@@ -100,7 +115,7 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	case *retention == 0:
 		opts.Retention = -1
 	default:
-		opts.Retention = time.Duration(*retention * 365 * 24 * float64(time.Hour))
+		opts.RetentionYears = *retention // calendar years
 	}
 	if *now != "" {
 		t, err := time.ParseInLocation("2006-01-02", *now, time.Local)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 
@@ -39,7 +40,7 @@ var Now = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 // Header is the generated file's header (French, ';'-separated).
 var Header = []string{"Civilité", "Prénom", "Nom", "Société", "E-mail", "Téléphone", "Adresse", "Complément",
-	"Code postal", "Ville", "Pays", "Date opt-in", "Source", "Opt-in e-mail"}
+	"Code postal", "Ville", "Pays", "Date opt-in", "Source", "Opt-in e-mail", "Commentaire", "Date de naissance"}
 
 // Truth describes what a correct vet (purpose email, 3-year retention, the
 // Truth's opt-out list, no index) must find in the generated file. Random
@@ -68,6 +69,33 @@ type Truth struct {
 	// Households and Homonyms count rows that resemble an earlier row but
 	// are different people (no duplicate finding expected).
 	Households, Homonyms int
+	// Detail holds every row's truth in file order; nil when Rows >
+	// MaxTruthLines. Score compares vet's outputs with it.
+	Detail []RowTruth
+	// Cities maps the source line of rows whose cleaned city is known
+	// (arrondissements, mojibake) to the La Poste libellé d'acheminement
+	// vet must write.
+	Cities map[int]string
+}
+
+// RowTruth is what a correct vet must find on one row.
+type RowTruth struct {
+	Line   int      // source line where the record starts
+	Entity int      // person: rows of one person share it, others never do
+	Codes  []string // expected reason codes, sorted
+	// EmailBad: the e-mail cell must be rejected (missing, invalid,
+	// mistyped, disposable, several addresses...).
+	EmailBad bool
+	Suggest  string // expected correction of a mistyped address
+	Consent  string // expected consent.* code, "" when the consent is valid
+	Postal   string // expected postal.* code, "" when the address is valid
+	// Kind is "household" or "homonym" for rows that resemble the row at
+	// line Twin but are another person; "" otherwise.
+	Kind string
+	Twin int
+	// Unscored rows (malformed records) are not split into cells: only
+	// their row code is expected.
+	Unscored bool
 }
 
 var (
@@ -106,12 +134,15 @@ var (
 		"wanadoo.fr", "outlook.fr", "icloud.com"}
 	bizDomains = []string{"boulangerie-martin.fr", "cabinet-durand-associes.fr", "transports-lefort.com",
 		"atelier-bois-massif.fr", "garage-central-auto.fr", "pharmacie-du-marche.fr"}
-	typoDomains       = []string{"gmial.com", "hotmail.fe", "laposte.nte", "ornage.fr", "orange.fe", "gmail.con", "yahou.fr", "wanadoo.rf"}
 	disposableDomains = []string{"yopmail.com", "mailinator.com", "guerrillamail.com", "jetable.org", "yopmail.fr"}
-	roleLocals        = []string{"contact", "info", "admin", "secretariat", "accueil", "sav", "ventes", "facturation", "noreply"}
-	badEmails         = []string{"jean.dupont@@gmail.com", "jean dupont@gmail.com", "jean.dupont.gmail.com",
-		"jéan.dupont@gmail.com", "jean..dupont@gmail.com", "jean.dupont@gmail.c0m", ".jean@gmail.com",
-		"jean.dupont@gmail", "jean@-orange.fr"}
+	roleLocals        = []string{"contact", "info", "admin", "secretariat", "accueil", "sav", "ventes", "facturation", "noreply",
+		"service.client", "service-client", "no-reply", "ne-pas-repondre", "relation.client", "ressources.humaines",
+		"customer.service", "service.commercial", "direction.generale", "support-technique"}
+	badEmails = []struct{ s, code string }{{"jean.dupont@@gmail.com", "email.syntax"}, {"jean dupont@gmail.com", "email.syntax"},
+		{"jean.dupont.gmail.com", "email.syntax"}, {"jéan.dupont@gmail.com", "email.non_ascii_local"},
+		{"jean..dupont@gmail.com", "email.syntax"}, {"jean.dupont@gmail.c0m", "email.syntax"}, {".jean@gmail.com", "email.syntax"},
+		{"jean.dupont@gmail", "email.syntax"}, {"jean@-orange.fr", "email.syntax"}, {"élodie.martin@orange.fr", "email.non_ascii_local"},
+		{"françois.petit@free.fr", "email.non_ascii_local"}}
 	garbage = []string{"Test", "xxx", "asdf", "TEST", "Toto", "azerty", "aaaa", "Jean123"}
 )
 
@@ -146,19 +177,28 @@ var overseas = []struct{ pc, city, prefix, next, cc string }{
 
 type row struct {
 	civ, first, last, company, email, phone, addr, addr2, pc, city, country, date, source, optin string
+	comment, birth                                                                               string
 	e164                                                                                         string // expected E.164 (for truth)
 	fixed                                                                                        bool
+	entity, line                                                                                 int
+	derived                                                                                      bool     // a near duplicate kept as a source of exact copies
+	codes                                                                                        []string // findings of a remembered defective row
 }
 
 func (r *row) cells() []string {
 	return []string{r.civ, r.first, r.last, r.company, r.email, r.phone, r.addr, r.addr2, r.pc, r.city, r.country,
-		r.date, r.source, r.optin}
+		r.date, r.source, r.optin, r.comment, r.birth}
 }
 
 type gen struct {
-	rng    *rand.Rand
-	serial int
-	recent []row // recent clean base rows, for duplicates
+	rng       *rand.Rand
+	serial    int
+	entity    int
+	line      int // source line of the row being built
+	enc       string
+	recent    []row           // recent clean base rows, for duplicates
+	recentBad []row           // recent rows with one copyable defect, for duplicates of rejected rows
+	roles     map[string]bool // role addresses used so far
 }
 
 func (g *gen) pick(list []string) string { return list[g.rng.IntN(len(list))] }
@@ -275,6 +315,12 @@ func (g *gen) base() row {
 	r.date = g.date(g.rng.IntN(900))
 	r.source = g.pick(sources)
 	r.optin = g.pick([]string{"oui", "Oui", "1", "", "O"})
+	if g.rng.IntN(6) == 0 {
+		r.comment = g.pick(benignComments)
+	}
+	r.birth = time.Date(1950+g.rng.IntN(55), time.Month(1+g.rng.IntN(12)), 1+g.rng.IntN(28), 0, 0, 0, 0, time.UTC).Format("02/01/2006")
+	g.entity++
+	r.entity, r.line = g.entity, g.line
 	return r
 }
 
@@ -300,13 +346,16 @@ func csvLine(cells []string) string {
 // GenerateContacts writes n data rows (plus the header) of a dirty French
 // contact file in encoding enc (utf-8, utf-8-bom, utf-16le, utf-16be or
 // windows-1252), deterministically for seed, and returns the truth. About
-// a third of the rows carry one defect each; the others are valid rows in
-// varied spellings (case, phone formats, CEDEX, SAINT/ST, arrondissements,
-// Belgian, Swiss and overseas numbers, quoted fields with newlines).
+// a third of the rows carry defects; the others are valid rows in varied
+// spellings (case, phone formats, CEDEX, SAINT/ST, arrondissements,
+// Belgian, Swiss and overseas numbers, quoted fields with newlines,
+// wrapped e-mails, spreadsheet dates and postcodes) — see traps.go.
 func GenerateContacts(w io.Writer, n int, seed int64, enc string) (Truth, error) {
 	tr := Truth{Rows: n, Now: Now, Encoding: enc, Counts: map[string]int{}, E164: map[int]string{}}
 	if n <= MaxTruthLines {
 		tr.Lines = map[int][]string{}
+		tr.Detail = make([]RowTruth, 0, n)
+		tr.Cities = map[int]string{}
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var out io.Writer = bw
@@ -327,31 +376,40 @@ func GenerateContacts(w io.Writer, n int, seed int64, enc string) (Truth, error)
 	if tw != nil {
 		out = tw
 	}
-	g := &gen{rng: rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))}
+	g := &gen{rng: rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)), enc: enc}
 	line := 1
 	if _, err := io.WriteString(out, csvLine(Header)); err != nil {
 		return tr, fmt.Errorf("testgen: %w", err)
 	}
 	line++
 	for i := 0; i < n; i++ {
-		text, codes, rejected, r := g.next(&tr)
+		g.line = line
+		o := g.next(&tr)
 		start := line
-		line += strings.Count(text, "\n")
-		if len(codes) > 0 {
-			for _, c := range codes {
+		line += strings.Count(o.text, "\n")
+		sort.Strings(o.rt.Codes)
+		o.rt.Line = start
+		if len(o.rt.Codes) > 0 {
+			for _, c := range o.rt.Codes {
 				tr.Counts[c]++
 			}
 			if tr.Lines != nil {
-				tr.Lines[start] = codes
+				tr.Lines[start] = o.rt.Codes
 			}
 		}
-		if rejected {
+		if rejectedBy(o.rt.Codes) {
 			tr.Rejected++
 		}
-		if r != nil && r.e164 != "" && !strings.HasPrefix(r.e164, "+33") {
-			tr.E164[start] = r.e164
+		if o.r != nil && o.r.e164 != "" && !strings.HasPrefix(o.r.e164, "+33") {
+			tr.E164[start] = o.r.e164
 		}
-		if _, err := io.WriteString(out, text); err != nil {
+		if tr.Detail != nil {
+			tr.Detail = append(tr.Detail, o.rt)
+			if o.city != "" {
+				tr.Cities[start] = o.city
+			}
+		}
+		if _, err := io.WriteString(out, o.text); err != nil {
 			return tr, fmt.Errorf("testgen: %w", err)
 		}
 	}
@@ -366,16 +424,56 @@ func GenerateContacts(w io.Writer, n int, seed int64, enc string) (Truth, error)
 	return tr, nil
 }
 
-// next returns one record's text, its expected reason codes, whether it
-// is expected rejected, and the row (nil for raw malformed text).
-func (g *gen) next(tr *Truth) (string, []string, bool, *row) {
-	r := g.base()
-	one := func(code string, rejected bool) (string, []string, bool, *row) {
-		return csvLine(r.cells()), []string{code}, rejected, &r
+// warningCodes are the codes that do not reject a row for the e-mail
+// purpose (the spec of issue 10, written here independently of vet).
+var warningCodes = map[string]bool{
+	"email.role": true, "email.unwrapped": true, "phone.missing": true, "phone.invalid": true,
+	"name.missing": true, "postal.missing": true, "postal.format": true, "postal.unknown": true,
+	"postal.city_mismatch": true, "shared.email": true, "shared.phone": true, "text.mojibake": true,
+	"name.swapped": true, "comment.sensitive": true,
+}
+
+func rejectedBy(codes []string) bool {
+	for _, c := range codes {
+		if !warningCodes[c] {
+			return true
+		}
 	}
-	k := g.rng.IntN(100)
+	return false
+}
+
+// outcome is one generated record with its truth.
+type outcome struct {
+	text string
+	rt   RowTruth
+	r    *row
+	city string // expected cleaned city, when the row tests it
+}
+
+func (g *gen) out(r *row, codes ...string) outcome {
+	o := outcome{text: csvLine(r.cells()), r: r}
+	o.rt.Entity = r.entity
+	o.rt.Codes = append([]string(nil), codes...)
+	for _, c := range codes {
+		switch {
+		case strings.HasPrefix(c, "consent."):
+			o.rt.Consent = c
+		case strings.HasPrefix(c, "postal."):
+			o.rt.Postal = c
+		case strings.HasPrefix(c, "email.") && c != "email.role" && c != "email.unwrapped":
+			o.rt.EmailBad = true
+		}
+	}
+	return o
+}
+
+// next returns one record with its truth.
+func (g *gen) next(tr *Truth) outcome {
+	r := g.base()
+	one := func(code string) outcome { return g.out(&r, code) }
+	k := g.rng.IntN(1000)
 	switch {
-	case k < 64:
+	case k < 560:
 		// Clean, in one of several tricky but valid shapes.
 		switch g.rng.IntN(12) {
 		case 0: // Belgian number with the country column
@@ -408,77 +506,81 @@ func (g *gen) next(tr *Truth) (string, []string, bool, *row) {
 			r.addr2 = "Lieu-dit l'Orme; entrée B"
 		}
 		r.remember(g)
-		return csvLine(r.cells()), nil, false, &r
-	case k < 66:
+		return g.out(&r)
+	case k < 575:
 		r.email = ""
-		return one("email.missing", true)
-	case k < 68:
-		r.email = g.pick(badEmails)
-		return one("email.syntax", true)
-	case k < 70:
-		r.email = strings.SplitN(r.email, "@", 2)[0] + "@" + g.pick(typoDomains)
-		return one("email.typo", true)
-	case k < 72:
+		return one("email.missing")
+	case k < 590:
+		e := badEmails[g.rng.IntN(len(badEmails))]
+		r.email = e.s
+		return one(e.code)
+	case k < 610:
+		return g.emailTypo(&r)
+	case k < 625:
 		r.email = strings.SplitN(r.email, "@", 2)[0] + "@" + g.pick(disposableDomains)
-		return one("email.disposable", true)
-	case k < 74:
-		r.email = g.pick(roleLocals) + "@" + g.pick(bizDomains[:3])
-		return one("email.role", false)
-	case k < 76:
+		return one("email.disposable")
+	case k < 645:
+		return g.role(&r)
+	case k < 660:
 		r.phone = g.pick([]string{"06 12 34", "12345", "00 00 00 00 00", "+33 6 12", "abc", "01 23"})
 		r.e164 = ""
-		return one("phone.invalid", false)
-	case k < 78:
+		return one("phone.invalid")
+	case k < 675:
 		r.phone = "08 9" + string("12379"[g.rng.IntN(5)]) + fmt.Sprintf(" %02d %02d %02d", g.rng.IntN(100), g.rng.IntN(100), g.rng.IntN(100))
 		r.e164 = ""
-		return one("phone.premium", true)
-	case k < 80:
+		return one("phone.premium")
+	case k < 690:
 		if g.rng.IntN(2) == 0 {
 			r.first = g.pick(garbage)
 		} else {
 			r.last = g.pick(garbage)
 		}
-		return one("name.garbage", true)
-	case k < 81:
+		return one("name.garbage")
+	case k < 697:
 		r.first, r.last, r.company = "", "", ""
-		return one("name.missing", false)
-	case k < 83:
+		return one("name.missing")
+	case k < 710:
 		r.pc = g.pick([]string{"750", "ABCDE", "7500A", "123456"})
-		return one("postal.format", false)
-	case k < 84:
+		return one("postal.format")
+	case k < 717:
 		r.pc, r.city = g.pick([]string{"99123", "00123", "96000"}), "Nulle-Part"
-		return one("postal.unknown", false)
-	case k < 86:
+		return one("postal.unknown")
+	case k < 730:
 		p := places[g.rng.IntN(len(places))]
 		q := places[(g.rng.IntN(len(places)-1)+1+indexOf(p))%len(places)]
 		for q.city == p.city || strings.HasPrefix(q.pc, p.pc[:2]) {
 			q = places[g.rng.IntN(len(places))]
 		}
 		r.pc, r.city = p.pc, q.city
-		return one("postal.city_mismatch", false)
-	case k < 87:
+		return one("postal.city_mismatch")
+	case k < 737:
 		r.date = ""
-		return one("consent.missing", true)
-	case k < 88:
+		return one("consent.missing")
+	case k < 744:
 		r.date = g.pick([]string{"31/02/2025", "hier", "2025-13-01", "32/01/2024", "n/a"})
-		return one("consent.invalid", true)
-	case k < 89:
+		return one("consent.invalid")
+	case k < 751:
 		r.date = Now.AddDate(0, 0, 10+g.rng.IntN(300)).Format("02/01/2006")
-		return one("consent.future", true)
-	case k < 91:
+		return one("consent.future")
+	case k < 765:
 		r.date = g.date(3*365 + 30 + g.rng.IntN(1500))
-		return one("consent.expired", true)
-	case k < 92:
+		r.rememberBad(g, "consent.expired")
+		return one("consent.expired")
+	case k < 772:
 		r.source = ""
-		return one("consent.no_source", true)
-	case k < 93:
+		r.rememberBad(g, "consent.no_source")
+		return one("consent.no_source")
+	case k < 779:
 		r.optin = g.pick([]string{"non", "Non", "0", "NON"})
-		return one("consent.refused", true)
-	case k < 94:
+		r.rememberBad(g, "consent.refused")
+		return one("consent.refused")
+	case k < 786:
 		r.addr2 = "x;y"
-		t := strings.TrimSuffix(csvLine(r.cells()), "\r\n") + ";extra\r\n"
-		return t, []string{"row.columns"}, true, &r
-	case k < 95:
+		o := g.out(&r, "row.columns")
+		o.text = strings.TrimSuffix(o.text, "\r\n") + ";extra\r\n"
+		o.rt.Unscored = true
+		return o
+	case k < 793:
 		r.addr = fmt.Sprintf("%d rue du \"Clos\" fleuri", 1+g.rng.IntN(50))
 		cells := r.cells()
 		var b strings.Builder
@@ -489,30 +591,53 @@ func (g *gen) next(tr *Truth) (string, []string, bool, *row) {
 			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(c, ";", ","), "\n", " "))
 		}
 		b.WriteString("\r\n")
-		return b.String(), []string{"row.malformed"}, true, nil
-	case k < 96:
+		return outcome{text: b.String(), rt: RowTruth{Entity: r.entity, Codes: []string{"row.malformed"}, Unscored: true}}
+	case k < 800:
 		local := strings.ToLower(r.email)
 		sum := sha1.Sum([]byte(local))
 		tr.OptOut = append(tr.OptOut, hex.EncodeToString(sum[:]))
-		return one("optout.match", true)
+		return one("optout.match")
+	case k < 900:
+		return g.trap(tr, &r)
 	}
-	// Rows built from an earlier clean row.
+	return g.copyOf(tr, &r, k)
+}
+
+// copyOf builds rows from an earlier row: duplicates, households and
+// homonyms.
+func (g *gen) copyOf(tr *Truth, r *row, k int) outcome {
 	if len(g.recent) == 0 {
 		r.remember(g)
-		return csvLine(r.cells()), nil, false, &r
+		return g.out(r)
 	}
 	oi := g.rng.IntN(len(g.recent))
 	o := g.recent[oi]
 	switch {
-	case k < 97: // exact duplicate after normalisation
-		d := o
-		d.email = strings.ToUpper(d.email)
-		d.first = strings.ToUpper(strings.TrimSpace(d.first))
-		d.last = " " + strings.ToLower(strings.TrimSpace(d.last))
-		d.addr = strings.ToUpper(d.addr)
-		d.phone = g.formatFR("0" + strings.TrimPrefix(d.e164, "+33"))
-		return csvLine(d.cells()), []string{"dup.exact"}, true, &d
-	case k < 98: // near duplicate: mistyped e-mail (or phone)
+	case k < 915: // exact duplicate after normalisation
+		d := g.exactCopy(o)
+		return g.out(&d, "dup.exact")
+	case k < 930 && o.derived: // exact copy of a near duplicate: matches a later group member
+		d := g.exactCopy(o)
+		return g.out(&d, "dup.exact")
+	case k < 930 && g.rng.IntN(3) == 0: // near duplicate through another channel
+		d := g.exactCopy(o)
+		d.email = asciiLower(strings.TrimSpace(o.first)) + "." + g.token() + "@" + g.pick(freeDomains)
+		if !o.fixed && g.rng.IntN(2) == 0 { // a mistyped mobile
+			b := []byte("0" + strings.TrimPrefix(o.e164, "+33"))
+			i := 4 + g.rng.IntN(5)
+			if b[i] == b[i+1] {
+				b[i] = '0' + (b[i]-'0'+1)%10
+			} else {
+				b[i], b[i+1] = b[i+1], b[i]
+			}
+			d.phone, d.e164 = g.formatFR(string(b)), "+33"+string(b[1:])
+		} else { // the same street address, another e-mail and phone
+			nat, e := g.landline()
+			d.phone, d.e164, d.fixed = g.formatFR(nat), e, true
+		}
+		g.forget(oi)
+		return g.out(&d, "dup.near")
+	case k < 930: // near duplicate: mistyped e-mail
 		d := o
 		local, dom, _ := strings.Cut(d.email, "@")
 		i := 1 + g.rng.IntN(3)
@@ -527,28 +652,67 @@ func (g *gen) next(tr *Truth) (string, []string, bool, *row) {
 		}
 		// Never derive two near duplicates from one row: the second
 		// could be an exact copy of the first.
-		g.recent[oi] = g.recent[len(g.recent)-1]
-		g.recent = g.recent[:len(g.recent)-1]
-		return csvLine(d.cells()), []string{"dup.near"}, true, &d
-	case k < 99: // household member: same surname, address and landline, other person
+		g.forget(oi)
+		if g.rng.IntN(2) == 0 { // its later copies match it, not the group's first row
+			d.derived, d.line = true, g.line
+			g.recent = append(g.recent, d)
+		}
+		return g.out(&d, "dup.near")
+	case k < 940: // duplicate of a row rejected for another reason
+		if len(g.recentBad) == 0 {
+			d := g.exactCopy(o)
+			return g.out(&d, "dup.exact")
+		}
+		b := g.recentBad[g.rng.IntN(len(g.recentBad))]
+		d := g.exactCopy(b)
+		return g.out(&d, append([]string{"dup.exact"}, b.codes...)...)
+	case k < 950: // a copy whose e-mail domain is mistyped matches the corrected address
+		d := g.exactCopy(o)
+		local, dom, _ := strings.Cut(o.email, "@")
+		typo, ok := typoOf(g, strings.ToLower(dom))
+		if !ok {
+			return g.out(&d, "dup.exact")
+		}
+		d.email = local + "@" + typo
+		out := g.out(&d, "dup.exact", "email.typo")
+		out.rt.Suggest = strings.ToLower(local) + "@" + strings.ToLower(dom)
+		return out
+	case k < 955: // a copy with a wrapped e-mail
+		d := g.exactCopy(o)
+		d.email = wrap(g, o.email, o.first, o.last)
+		return g.out(&d, "dup.exact", "email.unwrapped")
+	case k < 975: // household member: same surname, address and landline, other person
 		d := o
 		if strings.HasPrefix(d.civ, "M") && !strings.HasPrefix(d.civ, "Ma") && d.civ != "Mme" {
 			d.civ, d.first = "Mme", g.pick(firstF)
 		} else {
 			d.civ, d.first = "M.", g.pick(firstM)
 		}
+		g.entity++
+		d.entity = g.entity
 		d.company = ""
-		d.email = asciiLower(d.first) + "." + asciiLower(strings.TrimSpace(d.last)) + "." + g.token() + "@" + g.pick(freeDomains)
+		codes := []string(nil)
+		switch g.rng.IntN(4) {
+		case 0: // the household shares one mailbox
+			codes = append(codes, "shared.email")
+		default:
+			d.email = asciiLower(d.first) + "." + asciiLower(strings.TrimSpace(d.last)) + "." + g.token() + "@" + g.pick(freeDomains)
+		}
 		if !d.fixed {
-			nat, e := g.landline()
-			d.phone, d.e164, d.fixed = g.formatFR(nat), e, true
+			if g.rng.IntN(3) == 0 { // and one mobile
+				codes = append(codes, "shared.phone")
+			} else {
+				nat, e := g.landline()
+				d.phone, d.e164, d.fixed = g.formatFR(nat), e, true
+			}
 		}
 		// One household member per row: two drawn from the same row
 		// could get the same first name and be one person.
-		g.recent[oi] = g.recent[len(g.recent)-1]
-		g.recent = g.recent[:len(g.recent)-1]
+		g.forget(oi)
 		tr.Households++
-		return csvLine(d.cells()), nil, false, &d
+		out := g.out(&d, codes...)
+		out.rt.Kind, out.rt.Twin = "household", o.line
+		return out
 	}
 	// Homonym: same first and last name, elsewhere, other e-mail and phone.
 	d := g.base()
@@ -557,7 +721,29 @@ func (g *gen) next(tr *Truth) (string, []string, bool, *row) {
 		d.pc, d.city = o.pc, o.city
 	}
 	tr.Homonyms++
-	return csvLine(d.cells()), nil, false, &d
+	out := g.out(&d)
+	out.rt.Kind, out.rt.Twin = "homonym", o.line
+	return out
+}
+
+// exactCopy is row o as another supplier writes it: other case, spaces
+// and phone format, same person.
+func (g *gen) exactCopy(o row) row {
+	d := o
+	d.email = strings.ToUpper(d.email)
+	d.first = strings.ToUpper(strings.TrimSpace(d.first))
+	d.last = " " + strings.ToLower(strings.TrimSpace(d.last))
+	d.addr = strings.ToUpper(d.addr)
+	if strings.HasPrefix(d.e164, "+33") {
+		d.phone = g.formatFR("0" + strings.TrimPrefix(d.e164, "+33"))
+	}
+	d.line = g.line
+	return d
+}
+
+func (g *gen) forget(i int) {
+	g.recent[i] = g.recent[len(g.recent)-1]
+	g.recent = g.recent[:len(g.recent)-1]
 }
 
 func indexOf(p place) int {
@@ -579,4 +765,19 @@ func (r *row) remember(g *gen) {
 		return
 	}
 	g.recent[g.rng.IntN(64)] = *r
+}
+
+// rememberBad keeps a row with one defect as a source of later duplicates
+// (a copy carries the same defect).
+func (r *row) rememberBad(g *gen, codes ...string) {
+	if !strings.HasPrefix(r.e164, "+33") {
+		return
+	}
+	c := *r
+	c.codes = codes
+	if len(g.recentBad) < 32 {
+		g.recentBad = append(g.recentBad, c)
+		return
+	}
+	g.recentBad[g.rng.IntN(32)] = c
 }

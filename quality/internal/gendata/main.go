@@ -7,13 +7,18 @@
 //     distinct triple, sorted;
 //   - data/disposable.txt.gz from disposable-email-domains and mailchecker
 //     (both MIT): one lower-case domain a line, sorted, deduplicated, minus
-//     an allowlist of large mailbox providers.
+//     an allowlist of large mailbox providers;
+//   - data/firstnames.txt.gz from gender-detection-from-name (MIT), its
+//     French list names/fr.js: one "name TAB m|f|mf" line per distinct
+//     lower-case first name, sorted.
 //
 // Every file starts with "#" lines naming the source packages, their
 // versions and the generation date. Usage (from the repository root):
 //
-//	mkdir /tmp/npmdata && cd /tmp/npmdata && npm install codes-postaux disposable-email-domains mailchecker
+//	mkdir /tmp/npmdata && cd /tmp/npmdata && npm install codes-postaux disposable-email-domains mailchecker gender-detection-from-name
 //	go run ./quality/internal/gendata -node /tmp/npmdata/node_modules -out quality/data
+//
+// -only NAME (postcodes, disposable or firstnames) regenerates one file.
 package main
 
 import (
@@ -44,17 +49,63 @@ var neverDisposable = map[string]bool{
 func main() {
 	node := flag.String("node", "", "node_modules directory holding the npm packages")
 	out := flag.String("out", "quality/data", "output directory")
+	only := flag.String("only", "", "regenerate only this file: postcodes, disposable or firstnames")
 	flag.Parse()
 	if *node == "" {
 		log.Fatal("gendata: -node is required")
 	}
 	date := time.Now().UTC().Format("2006-01-02")
-	if err := postcodes(*node, *out, date); err != nil {
-		log.Fatal(err)
+	for _, g := range []struct {
+		name string
+		fn   func(node, out, date string) error
+	}{{"postcodes", postcodes}, {"disposable", disposable}, {"firstnames", firstnames}} {
+		if *only != "" && *only != g.name {
+			continue
+		}
+		if err := g.fn(*node, *out, date); err != nil {
+			log.Fatal(err)
+		}
 	}
-	if err := disposable(*node, *out, date); err != nil {
-		log.Fatal(err)
+}
+
+// firstNameRe matches one entry of gender-detection-from-name's lists:
+// ['name', 'male'].
+var firstNameRe = regexp.MustCompile(`\['([^']+)',\s*'(male|female)'\]`)
+
+func firstnames(node, out, date string) error {
+	const pkg = "gender-detection-from-name"
+	v, err := version(node, pkg)
+	if err != nil {
+		return err
 	}
+	b, err := os.ReadFile(filepath.Join(node, pkg, "names", "fr.js"))
+	if err != nil {
+		return err
+	}
+	genders := map[string]string{}
+	for _, m := range firstNameRe.FindAllSubmatch(b, -1) {
+		name := strings.ToLower(strings.TrimSpace(string(m[1])))
+		g := "m"
+		if string(m[2]) == "female" {
+			g = "f"
+		}
+		switch old := genders[name]; {
+		case old == "":
+			genders[name] = g
+		case old != g:
+			genders[name] = "mf"
+		}
+	}
+	if len(genders) < 10000 {
+		return fmt.Errorf("%s names/fr.js: only %d names", pkg, len(genders))
+	}
+	lines := make([]string, 0, len(genders))
+	for n, g := range genders {
+		lines = append(lines, n+"\t"+g)
+	}
+	sort.Strings(lines)
+	hdr := fmt.Sprintf("# French first names: npm %s %s, file names/fr.js, generated %s by quality/internal/gendata\n# first name (lower case)\tgender (m, f or mf)\n", pkg, v, date)
+	return writeGz(filepath.Join(out, "firstnames.txt.gz"), hdr, lines)
 }
 
 func version(node, pkg string) (string, error) {
