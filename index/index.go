@@ -288,7 +288,7 @@ func (ix *Index) Lookup(k Kind, h *Hash) (Entry, bool, error) {
 			if k.IsPassword() {
 				var base, extra uint64
 				base, extra, err = decodePassword(val)
-				e.Count = base + extra
+				e.Count = AddCounts(base, extra)
 			} else {
 				e.Breaches, _, err = decodeIDs(nil, val)
 			}

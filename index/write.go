@@ -257,13 +257,14 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		case modeBase:
 			o.extra = oldExtra
 			if c >= 0 {
-				o.base = nr.n
+				o.base = min(nr.n, MaxCount)
 			}
-			keep = o.base+o.extra > 0
+			keep = o.base > 0 || o.extra > 0
 		case modeAddCount:
 			o.base, o.extra = oldBase, oldExtra
 			if c >= 0 {
-				o.extra += nr.n
+				// Saturating: a count never wraps (MaxCount invariant).
+				o.extra = AddCounts(o.extra, nr.n)
 			}
 		case modeAddBreach:
 			o.idOff = uint32(len(b.ids))
@@ -452,7 +453,7 @@ func (s *rangeSink) add(b *outBatch) error {
 			}
 			s.body = r.h.AppendSuffixHex(s.body, s.w.kind, 5)
 			s.body = append(s.body, ':')
-			s.body = strconv.AppendUint(s.body, r.base+r.extra, 10)
+			s.body = strconv.AppendUint(s.body, AddCounts(r.base, r.extra), 10)
 		} else {
 			s.body = append(s.body, r.h[:hl]...)
 			s.body = encodeIDs(s.body, b.ids[r.idOff:r.idOff+r.idLen])

@@ -45,7 +45,7 @@ func (s *baseSink) add(h *index.Hash, count uint64) (dup bool, err error) {
 	if s.have {
 		c := bytes.Compare(h[:], s.prev[:])
 		if c == 0 {
-			s.count = satAdd(s.count, count)
+			s.count = index.AddCounts(s.count, count)
 			return true, nil
 		}
 		if c < 0 {
@@ -71,12 +71,6 @@ func (s *baseSink) flush() error {
 	return nil
 }
 
-func satAdd(a, b uint64) uint64 {
-	if a+b < a {
-		return 1<<64 - 1
-	}
-	return a + b
-}
 
 // dirScan is what a scan of a Pwned Passwords directory found.
 type dirScan struct {
