@@ -71,7 +71,6 @@ func (s *baseSink) flush() error {
 	return nil
 }
 
-
 // dirScan is what a scan of a Pwned Passwords directory found.
 type dirScan struct {
 	present [1 << 20 / 64]uint64 // bit p set: prefix p has a file
