@@ -39,6 +39,12 @@ type Config struct {
 	// other data (parts of one breach). Without it such a run is refused
 	// with ErrBreachExists, so a breach is never counted twice by mistake.
 	Append bool
+	// AllowShrink accepts a Pwned Passwords input that looks partial: a
+	// downloader directory with missing prefix files, or a download with
+	// fewer than half as many hashes as the kind has records now. Without
+	// it such an input is refused with ErrShrink and the index is
+	// unchanged.
+	AllowShrink bool
 	// TempDir and MemoryBudget are passed to the index builders.
 	TempDir      string
 	MemoryBudget int
@@ -64,6 +70,7 @@ type input struct {
 	format Format
 	kind   index.Kind
 	size   int64
+	mark   fileMark // files: what the fingerprinting read saw
 }
 
 // runner holds the state shared by the jobs of one Run.
