@@ -78,13 +78,23 @@ func badgerOptions(dir string, readOnly bool) badger.Options {
 		// 512 KiB gives 16 MiB tables and 32 MiB builders.
 		WithBaseTableSize(512 << 10).
 		// Keys are hashes: block compression cannot shrink them.
-		WithCompression(options.None)
+		WithCompression(options.None).
+		// Every table block read from disk is verified against its
+		// checksum before use (a corrupt block is an error, never a wrong
+		// answer); Check verifies every block (DB.VerifyChecksum).
+		// OnTableRead would read whole tables at every open, and Badger
+		// silently skips a table that fails it.
+		WithChecksumVerificationMode(options.OnBlockRead)
 }
 
 func openGeneration(dir string, k Kind) (*generation, error) {
 	g := &generation{kind: k, dir: dir}
+	bopts := badgerOptions(filepath.Join(dir, "db"), true)
+	if err := preflightTables(bopts.Dir, bopts); err != nil {
+		return nil, fmt.Errorf("open %s store: %w", k, err)
+	}
 	var err error
-	g.db, err = badger.Open(badgerOptions(filepath.Join(dir, "db"), true))
+	g.db, err = badger.Open(bopts)
 	if err != nil {
 		return nil, fmt.Errorf("open %s store: %w", k, err)
 	}

@@ -64,6 +64,7 @@ type view struct {
 	byName   map[string]int // lower-cased name -> index in breaches
 	keys     map[string]APIKey
 	sources  map[string]bool
+	broken   map[Kind]error // Lenient opens: generations that failed to open
 }
 
 // Open opens (creating if needed) the index in opts.Dir, removing leftovers
@@ -86,6 +87,11 @@ func Open(opts Options) (*Index, error) {
 		}
 	} else if err := os.MkdirAll(filepath.Join(opts.Dir, "gens"), 0o755); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
+	}
+	// Tables are checked in this goroutine before Badger opens them in its
+	// own, where a corrupt one could panic (preflight.go).
+	if err := preflightTables(metaDir, metaOptions(metaDir, true)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("index %s: metadata: %w", opts.Dir, err)
 	}
 	var err error
 	if opts.ReadOnly {
@@ -123,7 +129,7 @@ func Open(opts Options) (*Index, error) {
 			}
 		}
 	}
-	if err := v.openGens(ix.dir); err != nil {
+	if err := v.openGens(ix.dir, opts.Lenient && opts.ReadOnly); err != nil {
 		ix.meta.Close()
 		return nil, err
 	}
@@ -183,16 +189,36 @@ func (v *view) indexBreaches() {
 	}
 }
 
-func (v *view) openGens(dir string) error {
+// openGens opens the committed generations. With lenient, one that fails
+// to open is recorded in v.broken instead of failing.
+func (v *view) openGens(dir string, lenient bool) error {
 	for k, name := range v.st.Gens {
-		g, err := openGeneration(filepath.Join(dir, "gens", name), k)
+		g, err := openGenerationSafe(filepath.Join(dir, "gens", name), k)
+		if err != nil && lenient {
+			if v.broken == nil {
+				v.broken = map[Kind]error{}
+			}
+			v.broken[k] = err
+			continue
+		}
 		if err != nil {
 			v.closeGens()
-			return fmt.Errorf("index %s: %w (run 'pwndex check' or re-ingest)", dir, err)
+			return fmt.Errorf("index %s: %w (run 'pwndex check' for a full report, or re-ingest)", dir, err)
 		}
 		v.gens[k] = g
 	}
 	return nil
+}
+
+// openGenerationSafe is openGeneration with a panic on corrupt data (in a
+// decoder that did not expect it) turned into an error.
+func openGenerationSafe(dir string, k Kind) (g *generation, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g, err = nil, fmt.Errorf("open %s generation: corrupt (panic: %v)", k, p)
+		}
+	}()
+	return openGeneration(dir, k)
 }
 
 func (v *view) closeGens() {

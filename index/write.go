@@ -147,6 +147,10 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close %s store: %w", w.kind, err)
 	}
+	// The store is final: record every file's checksum (sums.go).
+	if err := writeSums(w.dir); err != nil {
+		return err
+	}
 	// The filter was sized from an estimate; if it is off by more than 5%
 	// (duplicates, records dropped by a replacement), rebuild it exactly.
 	if w.count > est || float64(w.count) < 0.95*float64(est) {

@@ -19,7 +19,7 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
-	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true})
+	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true, Lenient: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex check: %v\n", err)
 		return 2
