@@ -50,6 +50,7 @@ type Index struct {
 	log      *slog.Logger
 	meta     *badger.DB
 	metaRO   bool
+	metaCopy string // readers after an unclean writer exit: private replayed copy of meta/
 	view     atomic.Pointer[view]
 	building sync.Mutex // held by the open Builder
 	keysMu   sync.Mutex // serialises API key writes
@@ -95,15 +96,21 @@ func Open(opts Options) (*Index, error) {
 	}
 	var err error
 	if opts.ReadOnly {
-		// A shared lock: several readers (serve, audit, vet) may share the
-		// index; a writer is refused while they run.
+		// Readers never write to the index (it may be on a read-only
+		// mount, and several readers share it): a shared lock, read-only
+		// files. A writer is refused while they run.
 		ix.meta, err = badger.Open(metaOptions(metaDir, true))
-		ix.metaRO = err == nil
-		if err != nil {
-			// Read-only opening fails after an unclean shutdown; a
-			// writable open replays the log.
-			ix.meta, err = badger.Open(metaOptions(metaDir, false))
+		if err != nil && !isLockError(err) {
+			// The last writer exited uncleanly and its log needs a replay,
+			// which a read-only open refuses: replay a private copy.
+			var rerr error
+			if ix.meta, ix.metaCopy, rerr = openMetaCopy(metaDir); rerr == nil {
+				err = nil
+			} else {
+				err = fmt.Errorf("%w (replaying a private copy: %v)", err, rerr)
+			}
 		}
+		ix.metaRO = err == nil
 	} else {
 		ix.meta, err = badger.Open(metaOptions(metaDir, false))
 	}
@@ -252,9 +259,66 @@ func (ix *Index) Close() error {
 	if ix.meta != nil {
 		err := ix.meta.Close()
 		ix.meta = nil
+		if ix.metaCopy != "" {
+			os.RemoveAll(ix.metaCopy)
+		}
 		return err
 	}
 	return nil
+}
+
+// isLockError reports whether a Badger open failed because another process
+// holds the store (Badger has no sentinel error for it).
+func isLockError(err error) bool {
+	return strings.Contains(err.Error(), "Cannot acquire directory lock")
+}
+
+// openMetaCopy copies the metadata store to a private temporary directory
+// and opens the copy writable, which replays the log a crashed writer left.
+// The index itself is not written: readers work on a read-only mount and
+// never take the writer's exclusive lock.
+func openMetaCopy(metaDir string) (*badger.DB, string, error) {
+	tmp, err := os.MkdirTemp("", "pwndex-meta-")
+	if err != nil {
+		return nil, "", err
+	}
+	ents, err := os.ReadDir(metaDir)
+	if err == nil {
+		for _, e := range ents {
+			if !e.Type().IsRegular() || e.Name() == "LOCK" {
+				continue
+			}
+			if err = copyFile(filepath.Join(metaDir, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
+				break
+			}
+		}
+	}
+	var db *badger.DB
+	if err == nil {
+		db, err = badger.Open(metaOptions(tmp, false))
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, "", err
+	}
+	return db, tmp, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // Dir returns the index directory.
