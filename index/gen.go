@@ -71,7 +71,8 @@ func badgerOptions(dir string, readOnly bool) badger.Options {
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(0).
 		WithNumCompactors(2).
-		WithValueThreshold(1 << 10).
+		// Every value in the tables, never in a value log (space.go).
+		WithValueThreshold(maxValueThreshold).
 		// StreamWriter sizes its tables BaseTableSize x 2^(MaxLevels-2) and
 		// allocates (and clears) twice that per table builder: 2 MiB
 		// would mean 128 MiB per builder, which dominated small builds.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -112,7 +113,7 @@ func Open(opts Options) (*Index, error) {
 		}
 		ix.metaRO = err == nil
 	} else {
-		ix.meta, err = badger.Open(metaOptions(metaDir, false))
+		ix.meta, err = openWritableStore(metaOptions(metaDir, false))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("index %s: open metadata: %w", opts.Dir, err)
@@ -278,6 +279,20 @@ func isLockError(err error) bool {
 // The index itself is not written: readers work on a read-only mount and
 // never take the writer's exclusive lock.
 func openMetaCopy(metaDir string) (*badger.DB, string, error) {
+	var size uint64
+	if err := filepath.WalkDir(metaDir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += uint64(fi.Size())
+			}
+		}
+		return err
+	}); err != nil {
+		return nil, "", err
+	}
+	if err := ensureSpace(os.TempDir(), size); err != nil {
+		return nil, "", err
+	}
 	tmp, err := os.MkdirTemp("", "pwndex-meta-")
 	if err != nil {
 		return nil, "", err
@@ -295,7 +310,7 @@ func openMetaCopy(metaDir string) (*badger.DB, string, error) {
 	}
 	var db *badger.DB
 	if err == nil {
-		db, err = badger.Open(metaOptions(tmp, false))
+		db, err = openWritableStore(metaOptions(tmp, false))
 	}
 	if err != nil {
 		os.RemoveAll(tmp)
@@ -303,6 +318,41 @@ func openMetaCopy(metaDir string) (*badger.DB, string, error) {
 	}
 	return db, tmp, nil
 }
+
+// openWritableStore opens a Badger store for writing once there is room
+// for the writes Badger makes through memory maps, and allocates its logs
+// (space.go).
+func openWritableStore(opts badger.Options) (*badger.DB, error) {
+	if err := ensureSpace(opts.Dir, 0); err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := allocateLogs(opts.Dir); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// metaUpdate runs one metadata transaction, checking free space first
+// and allocating any log Badger created for it (space.go).
+func (ix *Index) metaUpdate(fn func(txn *badger.Txn) error) error {
+	dir := filepath.Join(ix.dir, "meta")
+	if err := ensureSpace(dir, 0); err != nil {
+		return err
+	}
+	if err := ix.meta.Update(fn); err != nil {
+		return err
+	}
+	return allocateLogs(dir)
+}
+
+// IsNoSpace reports whether err means the disk (or quota) is full: an
+// ErrNoSpace estimate or an ENOSPC/EDQUOT from a write.
+func IsNoSpace(err error) bool { return isNoSpace(err) }
 
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
@@ -576,7 +626,7 @@ func (ix *Index) CreateAPIKey(k APIKey) (secret string, err error) {
 	}
 	val, _ := json.Marshal(k)
 	d := keyDigest(secret)
-	if err := ix.meta.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixAPIKey+d), val) }); err != nil {
+	if err := ix.metaUpdate(func(txn *badger.Txn) error { return txn.Set([]byte(prefixAPIKey+d), val) }); err != nil {
 		return "", fmt.Errorf("index: store API key: %w", err)
 	}
 	ix.updateView(func(v *view) { v.keys[d] = k })
@@ -624,7 +674,7 @@ func (ix *Index) DeleteAPIKey(name string) error {
 	defer ix.keysMu.Unlock()
 	for d, k := range ix.view.Load().keys {
 		if k.Name == name {
-			if err := ix.meta.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixAPIKey + d)) }); err != nil {
+			if err := ix.metaUpdate(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixAPIKey + d)) }); err != nil {
 				return fmt.Errorf("index: delete API key: %w", err)
 			}
 			ix.updateView(func(v *view) { delete(v.keys, d) })

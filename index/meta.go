@@ -56,7 +56,8 @@ func metaOptions(dir string, readOnly bool) badger.Options {
 		WithBlockCacheSize(4 << 20).
 		WithIndexCacheSize(4 << 20).
 		WithValueLogFileSize(16 << 20).
-		WithValueThreshold(64 << 10).
+		// Every value in the tables, never in a value log (space.go).
+		WithValueThreshold(maxValueThreshold).
 		WithBaseTableSize(256 << 10).
 		WithNumCompactors(2).
 		// Verify each block when it is read. Not OnTableRead: Badger

@@ -70,10 +70,19 @@ type genWriter struct {
 
 // write builds the generation in w.dir from old (may be nil) and src.
 func (w *genWriter) write(ctx context.Context, old *generation, src source) (err error) {
+	est := w.estimate
+	if old != nil {
+		est += old.filter.n
+	}
+	// Room for the whole generation first (space.go); the old generation
+	// stays on disk until the commit.
+	if err := ensureSpace(filepath.Dir(w.dir), generationBytes(w.kind, est, w.compress)); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return fmt.Errorf("create generation: %w", err)
 	}
-	db, err := badger.Open(badgerOptions(filepath.Join(w.dir, "db"), false))
+	db, err := openWritableStore(badgerOptions(filepath.Join(w.dir, "db"), false))
 	if err != nil {
 		return fmt.Errorf("create %s store: %w", w.kind, err)
 	}
@@ -91,10 +100,6 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 	if err != nil {
 		sw.Cancel()
 		return err
-	}
-	est := w.estimate
-	if old != nil {
-		est += old.filter.n
 	}
 	filter := newFilter(est, w.fpr)
 
@@ -199,9 +204,15 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		return err
 	}
 	b := w.getBatch()
+	space := filepath.Dir(w.dir)
 	send := func() error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		// The estimate may be wrong or the disk shared: stop while Badger's
+		// next table still fits (space.go).
+		if free, err := freeSpace(space); err == nil && free < spaceReserve {
+			return noSpaceError(space, spaceReserve, free)
 		}
 		b.refs.Store(3)
 		for _, c := range chans {

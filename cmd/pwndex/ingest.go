@@ -86,7 +86,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 
 	ix, err := index.Open(index.Options{Dir: *dir, FalsePositiveRate: *fpr})
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex ingest: open index: %v\n", err)
+		fmt.Fprintf(stderr, "pwndex ingest: open index: %v%s\n", err, openHint(err))
 		return 3
 	}
 	defer ix.Close()
@@ -107,6 +107,10 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "pwndex ingest: interrupted; the unfinished job left the index unchanged: run the same command again to complete it")
+		return 3
+	}
+	if index.IsNoSpace(err) {
+		fmt.Fprintf(stderr, "pwndex ingest: %v; the index is unchanged: free some space and run the same command again\n", err)
 		return 3
 	}
 	if err != nil {

@@ -1,0 +1,88 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+)
+
+// mountTmpfs mounts a tmpfs of the given size ("160m") and returns its path;
+// it skips loudly where mounting is impossible (fails under CI=true).
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	mnt := t.TempDir()
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
+		mountUnavailable(t, "mount a "+size+" tmpfs", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	return mnt
+}
+
+// fillTo writes a filler file in dir until about leave bytes are free.
+func fillTo(t *testing.T, dir string, leave uint64) {
+	t.Helper()
+	free, err := freeSpace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free <= leave {
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, "filler"), make([]byte, free-leave), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBuildStopsBeforeDiskFull: a build whose estimate is far too low (the
+// caller announced 1 key and sends 800,000) passes the up-front check, and
+// the free-space watch stops it with ErrNoSpace before Badger maps a table
+// it cannot back (a SIGBUS would kill this test). The index is unchanged
+// and the partial generation removed.
+func TestBuildStopsBeforeDiskFull(t *testing.T) {
+	mnt := mountTmpfs(t, "192m")
+	dir := filepath.Join(mnt, "ix")
+	ix := openTest(t, dir)
+	buildBase(t, ix, KindSHA1, passwords(500), true)
+	v := ix.Meta().Version
+	fillTo(t, mnt, 100<<20)
+
+	hs := make([]Hash, 800000)
+	for i := range hs {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(i))
+		s := md5.Sum(b[:])
+		copy(hs[i][:], s[:])
+	}
+	slices.SortFunc(hs, func(a, b Hash) int { return bytes.Compare(a[:16], b[:16]) })
+	b, err := ix.NewBaseBuilder(KindNTLM, BuildOptions{Sorted: true, ExpectedKeys: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range hs {
+		if err = b.SetBase(&hs[i], 1); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		_, err = b.Commit(context.Background())
+	}
+	b.Abort()
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("build = %v, want ErrNoSpace", err)
+	}
+	t.Log(err)
+	if ix.Meta().Version != v || ix.Meta().Counts[KindNTLM] != 0 {
+		t.Fatal("a failed build changed the index")
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "gens", "ntlm-*")); len(m) != 0 {
+		t.Fatalf("partial generation left: %v", m)
+	}
+	mustCheck(t, ix)
+}
