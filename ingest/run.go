@@ -189,6 +189,12 @@ func resolveInputs(cfg Config) ([]*input, error) {
 				return nil, err
 			}
 			f, k := detectSample(sample)
+			if in.format == FormatAuto && f == FormatDump && !looksLikeDumpHeader(sample) {
+				// Detection falls back to "dump" for anything: do not call
+				// junk a breach input.
+				return nil, inputErr(p, Location{Line: 1}, nil,
+					"not a recognised input: the first line is not a Pwned Passwords HASH:COUNT line, a 40-hex-digit hash, an email:password line or a CSV header with an e-mail or phone column (--format forces one)")
+			}
 			if in.format == FormatAuto || in.format == f {
 				in.format, in.kind = f, k
 			}

@@ -207,3 +207,32 @@ func readRange(t *testing.T, dir, hibp string) string {
 	_ = sha1.Size
 	return sb.String()
 }
+
+// TestKeysOnReadOnlyFileSystem: on a read-only mount `keys add` says so
+// (not that another process holds the index), and readers still work.
+func TestKeysOnReadOnlyFileSystem(t *testing.T) {
+	src := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, _, errs := runCmd(ingestCmd, "--index", dir, "--quiet", writeHIBP(t, src, "s.txt", 200, 40, 4)); code != 0 {
+		t.Fatalf("ingest: %s", errs)
+	}
+	mnt := t.TempDir()
+	if err := syscall.Mount(dir, mnt, "", syscall.MS_BIND, ""); err != nil {
+		mountTmpfs(t, "1m") // skips or fails with the same rules
+		t.Fatalf("bind mount: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	if err := syscall.Mount("", mnt, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Fatalf("read-only remount: %v", err)
+	}
+	code, _, errs := runCmd(keysCmd, "add", "--index", mnt, "k1")
+	if code != 2 || !strings.Contains(errs, "read-only file system: change API keys") || strings.Contains(errs, "holding") {
+		t.Fatalf("keys add on a read-only mount: exit %d: %s", code, errs)
+	}
+	if code, out, errs := runCmd(checkCmd, "--index", mnt); code != 0 {
+		t.Fatalf("check on a read-only mount: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := runCmd(keysCmd, "list", "--index", mnt); code != 0 {
+		t.Fatalf("keys list on a read-only mount: exit %d: %s", code, errs)
+	}
+}
