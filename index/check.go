@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 
 	"github.com/andybalholm/brotli"
@@ -51,6 +52,9 @@ func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 	problem := func(format string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, a...)) }
 	if err := verifyStore(ix.meta); err != nil {
 		problem("metadata store: %v", err)
+	}
+	for _, p := range ix.checkMetaFiles(filepath.Join(ix.dir, "meta")) {
+		problem("%s", p)
 	}
 	for _, k := range Kinds {
 		if len(ix.opts.Kinds) > 0 && !slices.Contains(ix.opts.Kinds, k) {

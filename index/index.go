@@ -344,7 +344,13 @@ func (ix *Index) metaUpdate(fn func(txn *badger.Txn) error) error {
 	if err := ensureSpace(dir, 0); err != nil {
 		return err
 	}
-	if err := ix.meta.Update(fn); err != nil {
+	err := ix.meta.Update(func(txn *badger.Txn) error {
+		if err := fn(txn); err != nil {
+			return err
+		}
+		return setFileSums(txn, dir)
+	})
+	if err != nil {
 		return err
 	}
 	return allocateLogs(dir)
