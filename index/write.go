@@ -145,6 +145,11 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 		}
 	}
 	if perr != nil {
+		// Stop Badger's table writers before the store is closed and the
+		// directory removed (a disk-full stop must not let them run on).
+		if errs[0] == nil {
+			sw.Cancel()
+		}
 		ranges.abort()
 		return perr
 	}
