@@ -224,6 +224,7 @@ func (r *runner) buildBase(ctx context.Context, in *input, scan *dirScan, sorted
 	if err := r.checkShrink(in, nil, st.Accepted-st.rej[ReasonDuplicate].Count); err != nil {
 		return err
 	}
+	hook("read")
 	// Last look before the commit: the input must still be what was read.
 	if scan != nil {
 		again, err := scanDir(ctx, in.path)

@@ -156,6 +156,7 @@ func (r *runner) runBreach(ctx context.Context, ins []*input, breach index.Breac
 		}
 		st.finish()
 	}
+	hook("read")
 	// Last look before the commit: every input must still be what was read.
 	for _, in := range ins {
 		if err := checkStat(in.path, "", in.path, in.mark); err != nil {

@@ -29,14 +29,14 @@ func TestIngestRefusesInputChangedUnderneath(t *testing.T) {
 		{"appended mid-read", false, "lines", func(t *testing.T, p string) { appendTo(t, p, extra) }},
 		{"truncated between reads", false, "build", func(t *testing.T, p string) { truncateHalf(t, p) }},
 		{"touched between reads", false, "build", func(t *testing.T, p string) { touch(t, p) }},
-		{"appended before commit", false, "write", func(t *testing.T, p string) { appendTo(t, p, extra) }},
+		{"appended after the read, before the commit", false, "read", func(t *testing.T, p string) { appendTo(t, p, extra) }},
 		{"combo appended mid-read", true, "lines", func(t *testing.T, p string) { appendTo(t, p, []byte("late@exemple.fr:pw\n")) }},
 		{"combo rewritten same size", true, "build", func(t *testing.T, p string) { rewriteFirstByte(t, p) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			hibp, combo, manifest := writeKillInputs(t, dir, 60000, 60000)
+			hibp, combo, manifest := writeKillInputs(t, dir, 30000, 40000) // both over the 1 MiB read buffer
 			cfg := Config{Inputs: []string{hibp}, Now: fixedNow}
 			target := hibp
 			if tt.breach {

@@ -54,8 +54,9 @@ type Config struct {
 }
 
 // testHook, set only by this package's tests, is called with an event name
-// at points of an ingest ("build", "lines", "write", "commit", "committed") so that a
-// test can kill the process there.
+// at points of an ingest ("build", "lines", "write", "read" (every input
+// read), "commit", "committed") so that a test can kill the process or
+// change an input there.
 var testHook func(event string)
 
 func hook(event string) {
