@@ -41,20 +41,19 @@ func fillTo(t *testing.T, dir string, leave uint64) {
 	}
 }
 
-// TestBuildStopsBeforeDiskFull: a build whose estimate is far too low (the
-// caller announced 1 key and sends 600,000) passes the up-front check, and
-// the free-space watch stops it with ErrNoSpace before Badger maps a table
-// it cannot back (a SIGBUS would kill this test). The index is unchanged
-// and the partial generation removed.
+// TestBuildStopsBeforeDiskFull: the disk fills up while a generation is
+// written (here, from the build's own progress callback, after its first
+// batch): the free-space watch stops the build with ErrNoSpace before
+// Badger maps a table it cannot back (a SIGBUS would kill this test). The
+// index is unchanged and the partial generation removed.
 func TestBuildStopsBeforeDiskFull(t *testing.T) {
-	mnt := mountTmpfs(t, "192m")
+	mnt := mountTmpfs(t, "160m")
 	dir := filepath.Join(mnt, "ix")
 	ix := openTest(t, dir)
 	buildBase(t, ix, KindSHA1, passwords(500), true)
 	v := ix.Meta().Version
-	fillTo(t, mnt, 82<<20)
 
-	hs := make([]Hash, 600000)
+	hs := make([]Hash, 20000)
 	for i := range hs {
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], uint64(i))
@@ -62,7 +61,20 @@ func TestBuildStopsBeforeDiskFull(t *testing.T) {
 		copy(hs[i][:], s[:])
 	}
 	slices.SortFunc(hs, func(a, b Hash) int { return bytes.Compare(a[:16], b[:16]) })
-	b, err := ix.NewBaseBuilder(KindNTLM, BuildOptions{Sorted: true, ExpectedKeys: 1})
+	filled := false
+	var fillErr error
+	b, err := ix.NewBaseBuilder(KindNTLM, BuildOptions{Sorted: true, ExpectedKeys: len(hs),
+		Progress: func(int64) { // in the writer goroutine: no t.Fatal here
+			if !filled {
+				filled = true
+				// Another process takes the space, leaving 40 MiB.
+				free, err := freeSpace(mnt)
+				if err == nil {
+					err = os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, free-40<<20), 0o644)
+				}
+				fillErr = err
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +87,9 @@ func TestBuildStopsBeforeDiskFull(t *testing.T) {
 		_, err = b.Commit(context.Background())
 	}
 	b.Abort()
+	if !filled || fillErr != nil {
+		t.Fatalf("the build never reported progress, or filling failed: %v", fillErr)
+	}
 	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), filepath.Join(dir, "gens")) {
 		t.Fatalf("build = %v, want ErrNoSpace from the generation write", err)
 	}
@@ -84,5 +99,6 @@ func TestBuildStopsBeforeDiskFull(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(dir, "gens", "ntlm-*")); len(m) != 0 {
 		t.Fatalf("partial generation left: %v", m)
 	}
+	os.Remove(filepath.Join(mnt, "filler"))
 	mustCheck(t, ix)
 }
