@@ -26,21 +26,6 @@ func mountTmpfs(t *testing.T, size string) string {
 	return mnt
 }
 
-// fillTo writes a filler file in dir until about leave bytes are free.
-func fillTo(t *testing.T, dir string, leave uint64) {
-	t.Helper()
-	free, err := freeSpace(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if free <= leave {
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, "filler"), make([]byte, free-leave), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestBuildStopsBeforeDiskFull: the disk fills up while a generation is
 // written (here, from the build's own progress callback, after its first
 // batch): the free-space watch stops the build with ErrNoSpace before
