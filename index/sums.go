@@ -76,6 +76,38 @@ func hashFile(p string) (uint64, int64, error) {
 	return d.Sum64(), n, err
 }
 
+// sumEntry is one line of a sums file.
+type sumEntry struct {
+	sum  uint64
+	size int64
+	path string // relative to the generation directory, slash-separated
+}
+
+// parseSums parses a sums file, verifying its final checksum line.
+func parseSums(data []byte) ([]sumEntry, error) {
+	i := bytes.LastIndex(data[:max(len(data)-1, 0)], []byte("\n"))
+	if i < 0 || string(data[i+1:]) != fmt.Sprintf("sum %016x\n", xxhash.Sum64(data[:i+1])) {
+		return nil, errors.New("corrupt (checksum mismatch)")
+	}
+	var out []sumEntry
+	for _, line := range strings.Split(string(data[:i+1]), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.SplitN(line, " ", 3)
+		if len(f) != 3 || len(f[0]) != 16 {
+			return nil, errors.New("corrupt line")
+		}
+		sum, err1 := strconv.ParseUint(f[0], 16, 64)
+		size, err2 := strconv.ParseInt(f[1], 10, 64)
+		if err1 != nil || err2 != nil || size < 0 || f[2] == "" || strings.Contains(f[2], "..") {
+			return nil, errors.New("corrupt line")
+		}
+		out = append(out, sumEntry{sum: sum, size: size, path: f[2]})
+	}
+	return out, nil
+}
+
 // verifySums checks every file listed in dir's sums file, and that the
 // store has no file the list does not name. It returns one message a
 // problem.
@@ -90,35 +122,22 @@ func verifySums(dir string) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("store checksum list: %v", err)}
 	}
-	i := bytes.LastIndex(data[:max(len(data)-1, 0)], []byte("\n"))
-	last := string(data[i+1:])
-	if i < 0 || last != fmt.Sprintf("sum %016x\n", xxhash.Sum64(data[:i+1])) {
-		return []string{fmt.Sprintf("%s: corrupt (checksum mismatch)", fileSums)}
+	entries, err := parseSums(data)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", fileSums, err)}
 	}
 	var problems []string
 	listed := map[string]bool{}
-	for _, line := range strings.Split(string(data[:i+1]), "\n") {
-		if line == "" {
-			continue
-		}
-		f := strings.SplitN(line, " ", 3)
-		if len(f) != 3 {
-			return append(problems, fmt.Sprintf("%s: corrupt line", fileSums))
-		}
-		want, err1 := strconv.ParseUint(f[0], 16, 64)
-		size, err2 := strconv.ParseInt(f[1], 10, 64)
-		if err1 != nil || err2 != nil || strings.Contains(f[2], "..") {
-			return append(problems, fmt.Sprintf("%s: corrupt line", fileSums))
-		}
-		listed[f[2]] = true
-		got, n, err := hashFile(filepath.Join(dir, filepath.FromSlash(f[2])))
+	for _, e := range entries {
+		listed[e.path] = true
+		got, n, err := hashFile(filepath.Join(dir, filepath.FromSlash(e.path)))
 		switch {
 		case err != nil:
-			problems = append(problems, fmt.Sprintf("%s: %v", f[2], err))
-		case n != size:
-			problems = append(problems, fmt.Sprintf("%s: %d bytes, %d when written", f[2], n, size))
-		case got != want:
-			problems = append(problems, fmt.Sprintf("%s: content differs from when it was written (corrupt)", f[2]))
+			problems = append(problems, fmt.Sprintf("%s: %v", e.path, err))
+		case n != e.size:
+			problems = append(problems, fmt.Sprintf("%s: %d bytes, %d when written", e.path, n, e.size))
+		case got != e.sum:
+			problems = append(problems, fmt.Sprintf("%s: content differs from when it was written (corrupt)", e.path))
 		}
 	}
 	var extra []string
