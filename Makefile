@@ -11,12 +11,13 @@ SAMPLE_HASHES ?= 200000
 SAMPLE_PEOPLE ?= 20000
 TEST_TIMEOUT ?= 12m
 FUZZTIME     ?= 10s
+TORTURE      ?= full
 BENCH_FLAGS  ?=
 
 # The index is complete once this marker exists (written after the last ingest).
 SAMPLE_MARK  := $(DATA)/.pwndex-sample-complete
 
-.PHONY: all build run sample test vet staticcheck bench fuzz clean
+.PHONY: all build run sample test vet staticcheck bench fuzz torture clean
 
 all: build
 
@@ -61,6 +62,24 @@ test: vet staticcheck
 # samples go to bin/bench.txt for `go tool benchstat bin/bench.txt`.
 bench: build
 	$(BIN) bench --raw bin/bench.txt $(BENCH_FLAGS)
+
+# torture: the reliability suite, every TestTorture* test of every package
+# with PWNDEX_TORTURE=$(TORTURE) ("short" in CI: well under 3 minutes;
+# "full": more and longer runs). Each test prints result rows
+# "TORTURE<TAB>test<TAB>runs<TAB>survived<TAB>figure" on stdout; this target
+# prints them as one table and fails if any torture test failed. Some tests
+# mount a tmpfs or a read-only bind mount: they need root (they skip with a
+# message otherwise, and fail under CI=true).
+torture:
+	@out=$$(mktemp); trap 'rm -f "$$out"' EXIT; \
+	PWNDEX_TORTURE=$(TORTURE) $(GO) test -count=1 -timeout 60m -run '^TestTorture' -v ./... >"$$out" 2>&1; rc=$$?; \
+	awk -F'\t' 'BEGIN { printf "%-28s %6s %9s  %s\n", "test", "runs", "survived", "figure" } \
+		/^TORTURE\t/ { printf "%-28s %6s %9s  %s\n", $$2, $$3, $$4, $$5 }' "$$out"; \
+	grep -E '^SKIPPING' "$$out" | sort -u || true; \
+	if [ $$rc -ne 0 ]; then \
+		grep -E '^(--- FAIL|FAIL|panic:|ok )|^ +[a-z_]+_test\.go:[0-9]+:' "$$out" | head -80; \
+		echo "torture: FAILED (PWNDEX_TORTURE=$(TORTURE))"; exit 1; \
+	fi
 
 # fuzz: every Fuzz target of every package, FUZZTIME each.
 fuzz:

@@ -30,6 +30,10 @@ type Options struct {
 	// others' filters and range files are not loaded (an audit needs only
 	// e-mail and phone), and reads of them find nothing.
 	Kinds []Kind
+	// Lenient, with ReadOnly, opens an index whose generations are damaged:
+	// a generation that fails to open is left out, and Check reports why,
+	// instead of Open failing. For `pwndex check`; readers leave it false.
+	Lenient bool
 }
 
 // Meta describes the committed state of an index.

@@ -347,7 +347,7 @@ func (b *Builder) commitMeta(written map[Kind]*genWriter) error {
 	}
 	stVal, _ := json.Marshal(st)
 	srcVal, _ := json.Marshal(sourceRecord{At: st.BuiltAt, Version: st.Version})
-	err := ix.meta.Update(func(txn *badger.Txn) error {
+	err := ix.metaUpdate(func(txn *badger.Txn) error {
 		if err := txn.Set([]byte(keyState), stVal); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 
 	"github.com/andybalholm/brotli"
@@ -36,16 +37,34 @@ type KindCheck struct {
 // Check validates the index: every kind's Badger records against the
 // metadata count, the filter (no false negatives) and the range files
 // (same records, same values, in order; checksums; compressed bodies equal
-// to the identity bodies). Problems lists every inconsistency found.
+// to the identity bodies), and the checksum of every Badger table block of
+// the generations and the metadata store. Problems lists every
+// inconsistency found.
+//
+// Invariants: Check never panics on corrupt data (a panic while checking a
+// kind is recovered and reported as a problem of that kind); a corrupt
+// bucket is one problem, not a cascade: records are matched by key (a merge
+// of two sorted sequences), so one missing or extra record is reported once
+// and the rest of the index stays aligned.
 func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 	v := ix.view.Load()
 	rep := CheckReport{Kinds: map[Kind]KindCheck{}}
 	problem := func(format string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, a...)) }
+	if err := verifyStore(ix.meta); err != nil {
+		problem("metadata store: %v", err)
+	}
+	for _, p := range ix.checkMetaFiles(filepath.Join(ix.dir, "meta")) {
+		problem("%s", p)
+	}
 	for _, k := range Kinds {
 		if len(ix.opts.Kinds) > 0 && !slices.Contains(ix.opts.Kinds, k) {
 			continue // not opened
 		}
 		g := v.gens[k]
+		if err := v.broken[k]; err != nil {
+			problem("%s: unusable generation: %v", k, err)
+			continue
+		}
 		if g == nil {
 			if v.st.Counts[k] != 0 {
 				problem("%s: metadata counts %d records but there is no generation", k, v.st.Counts[k])
@@ -53,7 +72,13 @@ func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 			continue
 		}
 		kc := KindCheck{MetaCount: v.st.Counts[k], FilterBits: g.filter.bits, FilterKeys: g.filter.n, FilterFPR: g.filter.fpr}
-		if err := checkGen(ctx, g, &kc, problem); err != nil {
+		if err := verifyStore(g.db); err != nil {
+			problem("%s: Badger store: %v", k, err)
+		}
+		for _, p := range verifySums(g.dir) {
+			problem("%s: %s", k, p)
+		}
+		if err := checkGenSafe(ctx, g, &kc, problem); err != nil {
 			return rep, err
 		}
 		if kc.Records != kc.MetaCount {
@@ -71,6 +96,29 @@ func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 		rep.Kinds[k] = kc
 	}
 	return rep, nil
+}
+
+// verifyStore verifies the checksum of every block of every table of a
+// Badger store, recovering a panic on corrupt data.
+func verifyStore(db *badger.DB) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("corrupt (panic while verifying checksums: %v)", p)
+		}
+	}()
+	return db.VerifyChecksum()
+}
+
+// checkGenSafe is checkGen with a panic (corrupt data that a decoder did
+// not expect) reported as a problem of the kind.
+func checkGenSafe(ctx context.Context, g *generation, kc *KindCheck, problem func(string, ...any)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			problem("%s: corrupt generation (panic while checking: %v)", g.kind, p)
+			err = nil
+		}
+	}()
+	return checkGen(ctx, g, kc, problem)
 }
 
 func checkGen(ctx context.Context, g *generation, kc *KindCheck, problem func(string, ...any)) error {
@@ -97,6 +145,26 @@ func checkGen(ctx context.Context, g *generation, kc *KindCheck, problem func(st
 		}
 		reported++
 	}
+	// checkValue compares the iterator's current record with range entry e.
+	checkValue := func(b uint32, e *Entry) {
+		err := it.Item().Value(func(val []byte) error {
+			if k.IsPassword() {
+				base, extra, err := decodePassword(val)
+				if err == nil && AddCounts(base, extra) != e.Count {
+					mismatch("%s: count differs between Badger and range file in bucket %05X", k, b)
+				}
+				return err
+			}
+			ids, _, err = decodeIDs(ids[:0], val)
+			if err == nil && !slices.Equal(ids, e.Breaches) {
+				mismatch("%s: breaches differ between Badger and range file in bucket %05X", k, b)
+			}
+			return err
+		})
+		if err != nil {
+			mismatch("%s: bad Badger record in bucket %05X: %v", k, b, err)
+		}
+	}
 	for b := uint32(0); b < RangeBuckets; b++ {
 		if b&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -104,7 +172,13 @@ func checkGen(ctx context.Context, g *generation, kc *KindCheck, problem func(st
 		body := main.bucket(b)
 		es, err = appendBucket(es[:0], k, b, body, Prefix{Value: b, Digits: 5})
 		if err != nil {
+			// One problem for the bucket; its Badger records are skipped
+			// (counted, not matched) so the next buckets stay aligned.
 			mismatch("%s: bucket %05X: %v", k, b, err)
+			for it.Valid() && bucketOfKey(it.Item().Key()) <= b {
+				kc.Records++
+				it.Next()
+			}
 			continue
 		}
 		if g.gz != nil {
@@ -112,38 +186,31 @@ func checkGen(ctx context.Context, g *generation, kc *KindCheck, problem func(st
 			checkCompressed(g.br, b, body, "brotli", mismatch, k)
 		}
 		kc.RangeRecords += uint64(len(es))
-		// Every Badger record of this bucket must be the next range entry.
+		// Merge the bucket's range entries with the Badger records of the
+		// bucket (and any stray ones before it), both in key order.
 		for i := range es {
 			e := &es[i]
+			if i > 0 && bytes.Compare(es[i-1].Hash[:hl], e.Hash[:hl]) >= 0 {
+				mismatch("%s: range entries out of order in bucket %05X", k, b)
+			}
+			for it.Valid() && bytes.Compare(it.Item().Key(), e.Hash[:hl]) < 0 {
+				mismatch("%s: Badger record in bucket %05X missing from the range file", k, bucketOfKey(it.Item().Key()))
+				kc.Records++
+				it.Next()
+			}
 			if !it.Valid() || !bytes.Equal(it.Item().Key(), e.Hash[:hl]) {
-				mismatch("%s: range entry %s has no matching Badger record", k, e.Hash.Hex(k)[:5]+"…")
+				mismatch("%s: range entry in bucket %05X has no matching Badger record", k, b)
 				continue
 			}
-			err := it.Item().Value(func(val []byte) error {
-				if k.IsPassword() {
-					base, extra, err := decodePassword(val)
-					if err == nil && base+extra != e.Count {
-						mismatch("%s: count differs between Badger and range file in bucket %05X", k, b)
-					}
-					return err
-				}
-				ids, _, err = decodeIDs(ids[:0], val)
-				if err == nil && !slices.Equal(ids, e.Breaches) {
-					mismatch("%s: breaches differ between Badger and range file in bucket %05X", k, b)
-				}
-				return err
-			})
-			if err != nil {
-				mismatch("%s: bad Badger record: %v", k, err)
-			}
+			checkValue(b, e)
 			if !g.filter.f.Test(filterKey(k, &e.Hash)) {
 				kc.FilterMisses++
 			}
 			kc.Records++
 			it.Next()
 		}
-		for it.Valid() && bucketOfKey(it.Item().Key()) == b {
-			mismatch("%s: Badger record in bucket %05X missing from the range file", k, b)
+		for it.Valid() && bucketOfKey(it.Item().Key()) <= b {
+			mismatch("%s: Badger record in bucket %05X missing from the range file", k, bucketOfKey(it.Item().Key()))
 			kc.Records++
 			it.Next()
 		}

@@ -71,20 +71,31 @@ func badgerOptions(dir string, readOnly bool) badger.Options {
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(0).
 		WithNumCompactors(2).
-		WithValueThreshold(1 << 10).
+		// Every value in the tables, never in a value log (space.go).
+		WithValueThreshold(maxValueThreshold).
 		// StreamWriter sizes its tables BaseTableSize x 2^(MaxLevels-2) and
 		// allocates (and clears) twice that per table builder: 2 MiB
 		// would mean 128 MiB per builder, which dominated small builds.
 		// 512 KiB gives 16 MiB tables and 32 MiB builders.
 		WithBaseTableSize(512 << 10).
 		// Keys are hashes: block compression cannot shrink them.
-		WithCompression(options.None)
+		WithCompression(options.None).
+		// Every table block read from disk is verified against its
+		// checksum before use (a corrupt block is an error, never a wrong
+		// answer); Check verifies every block (DB.VerifyChecksum).
+		// OnTableRead would read whole tables at every open, and Badger
+		// silently skips a table that fails it.
+		WithChecksumVerificationMode(options.OnBlockRead)
 }
 
 func openGeneration(dir string, k Kind) (*generation, error) {
 	g := &generation{kind: k, dir: dir}
+	bopts := badgerOptions(filepath.Join(dir, "db"), true)
+	if err := preflightTables(bopts.Dir, bopts); err != nil {
+		return nil, fmt.Errorf("open %s store: %w", k, err)
+	}
 	var err error
-	g.db, err = badger.Open(badgerOptions(filepath.Join(dir, "db"), true))
+	g.db, err = badger.Open(bopts)
 	if err != nil {
 		return nil, fmt.Errorf("open %s store: %w", k, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -50,6 +51,7 @@ type Index struct {
 	log      *slog.Logger
 	meta     *badger.DB
 	metaRO   bool
+	metaCopy string // readers after an unclean writer exit: private replayed copy of meta/
 	view     atomic.Pointer[view]
 	building sync.Mutex // held by the open Builder
 	keysMu   sync.Mutex // serialises API key writes
@@ -64,6 +66,7 @@ type view struct {
 	byName   map[string]int // lower-cased name -> index in breaches
 	keys     map[string]APIKey
 	sources  map[string]bool
+	broken   map[Kind]error // Lenient opens: generations that failed to open
 }
 
 // Open opens (creating if needed) the index in opts.Dir, removing leftovers
@@ -87,19 +90,30 @@ func Open(opts Options) (*Index, error) {
 	} else if err := os.MkdirAll(filepath.Join(opts.Dir, "gens"), 0o755); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
+	// Tables are checked in this goroutine before Badger opens them in its
+	// own, where a corrupt one could panic (preflight.go).
+	if err := preflightTables(metaDir, metaOptions(metaDir, true)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("index %s: metadata: %w", opts.Dir, err)
+	}
 	var err error
 	if opts.ReadOnly {
-		// A shared lock: several readers (serve, audit, vet) may share the
-		// index; a writer is refused while they run.
+		// Readers never write to the index (it may be on a read-only
+		// mount, and several readers share it): a shared lock, read-only
+		// files. A writer is refused while they run.
 		ix.meta, err = badger.Open(metaOptions(metaDir, true))
-		ix.metaRO = err == nil
-		if err != nil {
-			// Read-only opening fails after an unclean shutdown; a
-			// writable open replays the log.
-			ix.meta, err = badger.Open(metaOptions(metaDir, false))
+		if err != nil && !isLockError(err) {
+			// The last writer exited uncleanly and its log needs a replay,
+			// which a read-only open refuses: replay a private copy.
+			var rerr error
+			if ix.meta, ix.metaCopy, rerr = openMetaCopy(metaDir); rerr == nil {
+				err = nil
+			} else {
+				err = fmt.Errorf("%w (replaying a private copy: %v)", err, rerr)
+			}
 		}
+		ix.metaRO = err == nil
 	} else {
-		ix.meta, err = badger.Open(metaOptions(metaDir, false))
+		ix.meta, err = openWritableStore(metaOptions(metaDir, false))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("index %s: open metadata: %w", opts.Dir, err)
@@ -123,7 +137,7 @@ func Open(opts Options) (*Index, error) {
 			}
 		}
 	}
-	if err := v.openGens(ix.dir); err != nil {
+	if err := v.openGens(ix.dir, opts.Lenient && opts.ReadOnly); err != nil {
 		ix.meta.Close()
 		return nil, err
 	}
@@ -183,16 +197,36 @@ func (v *view) indexBreaches() {
 	}
 }
 
-func (v *view) openGens(dir string) error {
+// openGens opens the committed generations. With lenient, one that fails
+// to open is recorded in v.broken instead of failing.
+func (v *view) openGens(dir string, lenient bool) error {
 	for k, name := range v.st.Gens {
-		g, err := openGeneration(filepath.Join(dir, "gens", name), k)
+		g, err := openGenerationSafe(filepath.Join(dir, "gens", name), k)
+		if err != nil && lenient {
+			if v.broken == nil {
+				v.broken = map[Kind]error{}
+			}
+			v.broken[k] = err
+			continue
+		}
 		if err != nil {
 			v.closeGens()
-			return fmt.Errorf("index %s: %w (run 'pwndex check' or re-ingest)", dir, err)
+			return fmt.Errorf("index %s: %w (run 'pwndex check' for a full report, or re-ingest)", dir, err)
 		}
 		v.gens[k] = g
 	}
 	return nil
+}
+
+// openGenerationSafe is openGeneration with a panic on corrupt data (in a
+// decoder that did not expect it) turned into an error.
+func openGenerationSafe(dir string, k Kind) (g *generation, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g, err = nil, fmt.Errorf("open %s generation: corrupt (panic: %v)", k, p)
+		}
+	}()
+	return openGeneration(dir, k)
 }
 
 func (v *view) closeGens() {
@@ -226,9 +260,121 @@ func (ix *Index) Close() error {
 	if ix.meta != nil {
 		err := ix.meta.Close()
 		ix.meta = nil
+		if ix.metaCopy != "" {
+			os.RemoveAll(ix.metaCopy)
+		}
 		return err
 	}
 	return nil
+}
+
+// isLockError reports whether a Badger open failed because another process
+// holds the store (Badger has no sentinel error for it).
+func isLockError(err error) bool {
+	return strings.Contains(err.Error(), "Cannot acquire directory lock")
+}
+
+// openMetaCopy copies the metadata store to a private temporary directory
+// and opens the copy writable, which replays the log a crashed writer left.
+// The index itself is not written: readers work on a read-only mount and
+// never take the writer's exclusive lock.
+func openMetaCopy(metaDir string) (*badger.DB, string, error) {
+	var size uint64
+	if err := filepath.WalkDir(metaDir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += uint64(fi.Size())
+			}
+		}
+		return err
+	}); err != nil {
+		return nil, "", err
+	}
+	if err := ensureSpace(os.TempDir(), size); err != nil {
+		return nil, "", err
+	}
+	tmp, err := os.MkdirTemp("", "pwndex-meta-")
+	if err != nil {
+		return nil, "", err
+	}
+	ents, err := os.ReadDir(metaDir)
+	if err == nil {
+		for _, e := range ents {
+			if !e.Type().IsRegular() || e.Name() == "LOCK" {
+				continue
+			}
+			if err = copyFile(filepath.Join(metaDir, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
+				break
+			}
+		}
+	}
+	var db *badger.DB
+	if err == nil {
+		db, err = openWritableStore(metaOptions(tmp, false))
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, "", err
+	}
+	return db, tmp, nil
+}
+
+// openWritableStore opens a Badger store for writing once there is room
+// for the writes Badger makes through memory maps, and allocates its logs
+// (space.go).
+func openWritableStore(opts badger.Options) (*badger.DB, error) {
+	if err := ensureSpace(opts.Dir, 0); err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := allocateLogs(opts.Dir); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// metaUpdate runs one metadata transaction, checking free space first
+// and allocating any log Badger created for it (space.go).
+func (ix *Index) metaUpdate(fn func(txn *badger.Txn) error) error {
+	dir := filepath.Join(ix.dir, "meta")
+	if err := ensureSpace(dir, 0); err != nil {
+		return err
+	}
+	err := ix.meta.Update(func(txn *badger.Txn) error {
+		if err := fn(txn); err != nil {
+			return err
+		}
+		return setFileSums(txn, dir)
+	})
+	if err != nil {
+		return err
+	}
+	return allocateLogs(dir)
+}
+
+// IsNoSpace reports whether err means the disk (or quota) is full: an
+// ErrNoSpace estimate or an ENOSPC/EDQUOT from a write.
+func IsNoSpace(err error) bool { return isNoSpace(err) }
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // Dir returns the index directory.
@@ -288,7 +434,7 @@ func (ix *Index) Lookup(k Kind, h *Hash) (Entry, bool, error) {
 			if k.IsPassword() {
 				var base, extra uint64
 				base, extra, err = decodePassword(val)
-				e.Count = base + extra
+				e.Count = AddCounts(base, extra)
 			} else {
 				e.Breaches, _, err = decodeIDs(nil, val)
 			}
@@ -506,7 +652,7 @@ func (ix *Index) CreateAPIKey(k APIKey) (secret string, err error) {
 	}
 	val, _ := json.Marshal(k)
 	d := keyDigest(secret)
-	if err := ix.meta.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixAPIKey+d), val) }); err != nil {
+	if err := ix.metaUpdate(func(txn *badger.Txn) error { return txn.Set([]byte(prefixAPIKey+d), val) }); err != nil {
 		return "", fmt.Errorf("index: store API key: %w", err)
 	}
 	ix.updateView(func(v *view) { v.keys[d] = k })
@@ -554,7 +700,7 @@ func (ix *Index) DeleteAPIKey(name string) error {
 	defer ix.keysMu.Unlock()
 	for d, k := range ix.view.Load().keys {
 		if k.Name == name {
-			if err := ix.meta.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixAPIKey + d)) }); err != nil {
+			if err := ix.metaUpdate(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixAPIKey + d)) }); err != nil {
 				return fmt.Errorf("index: delete API key: %w", err)
 			}
 			ix.updateView(func(v *view) { delete(v.keys, d) })

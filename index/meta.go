@@ -8,6 +8,7 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // The metadata store is a small Badger database in <index>/meta. It is the
@@ -55,9 +56,15 @@ func metaOptions(dir string, readOnly bool) badger.Options {
 		WithBlockCacheSize(4 << 20).
 		WithIndexCacheSize(4 << 20).
 		WithValueLogFileSize(16 << 20).
-		WithValueThreshold(64 << 10).
+		// Every value in the tables, never in a value log (space.go).
+		WithValueThreshold(maxValueThreshold).
 		WithBaseTableSize(256 << 10).
-		WithNumCompactors(2)
+		WithNumCompactors(2).
+		// Verify each block when it is read. Not OnTableRead: Badger
+		// silently ignores a table whose checksum fails at open, which
+		// would roll the state back without an error; Check verifies every
+		// block (DB.VerifyChecksum) and Open preflights the tables.
+		WithChecksumVerificationMode(options.OnBlockRead)
 }
 
 func breachKey(id BreachID) []byte {

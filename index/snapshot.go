@@ -139,7 +139,7 @@ func (ix *Index) Snapshot() (*Snapshot, error) {
 				return err
 			}
 			rel = filepath.ToSlash(rel)
-			size, sum, err := hashFile(p)
+			size, sum, err := sha256File(p)
 			if err != nil {
 				return err
 			}
@@ -155,8 +155,8 @@ func (ix *Index) Snapshot() (*Snapshot, error) {
 	return s, nil
 }
 
-// hashFile returns the size and hex SHA-256 of a file.
-func hashFile(p string) (int64, string, error) {
+// sha256File returns the size and hex SHA-256 of a file.
+func sha256File(p string) (int64, string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return 0, "", err
@@ -353,7 +353,7 @@ func VerifySnapshot(dir string) (*Manifest, error) {
 		return nil, err
 	}
 	for _, f := range m.Files {
-		size, sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		size, sum, err := sha256File(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 		}
@@ -436,7 +436,7 @@ func OpenSnapshot(dir string, opts Options) (*Index, error) {
 		v.sources[s] = true
 	}
 	v.indexBreaches()
-	if err := v.openGens(dir); err != nil {
+	if err := v.openGens(dir, opts.Lenient); err != nil {
 		return nil, err
 	}
 	ix := &Index{dir: dir, opts: opts, log: opts.Logger, metaRO: true}

@@ -71,7 +71,7 @@ func sortCombine(buf []rec) []rec {
 	out := buf[:0]
 	for _, r := range buf {
 		if len(out) > 0 && out[len(out)-1].h == r.h {
-			out[len(out)-1].n += r.n
+			out[len(out)-1].n = AddCounts(out[len(out)-1].n, r.n)
 			continue
 		}
 		out = append(out, r)
@@ -212,7 +212,7 @@ func (m *mergeSource) next() (rec, bool, error) {
 	out.n = 0
 	for len(m.h) > 0 && m.h[0].cur.h == out.h {
 		top := m.h[0]
-		out.n += top.cur.n
+		out.n = AddCounts(out.n, top.cur.n)
 		ok, err := top.advance()
 		if err != nil {
 			return rec{}, false, err

@@ -70,10 +70,19 @@ type genWriter struct {
 
 // write builds the generation in w.dir from old (may be nil) and src.
 func (w *genWriter) write(ctx context.Context, old *generation, src source) (err error) {
+	est := w.estimate
+	if old != nil {
+		est += old.filter.n
+	}
+	// Room for the whole generation first (space.go); the old generation
+	// stays on disk until the commit.
+	if err := ensureSpace(filepath.Dir(w.dir), generationBytes(w.kind, est, w.compress)); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return fmt.Errorf("create generation: %w", err)
 	}
-	db, err := badger.Open(badgerOptions(filepath.Join(w.dir, "db"), false))
+	db, err := openWritableStore(badgerOptions(filepath.Join(w.dir, "db"), false))
 	if err != nil {
 		return fmt.Errorf("create %s store: %w", w.kind, err)
 	}
@@ -91,10 +100,6 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 	if err != nil {
 		sw.Cancel()
 		return err
-	}
-	est := w.estimate
-	if old != nil {
-		est += old.filter.n
 	}
 	filter := newFilter(est, w.fpr)
 
@@ -140,12 +145,21 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 		}
 	}
 	if perr != nil {
+		// Stop Badger's table writers before the store is closed and the
+		// directory removed (a disk-full stop must not let them run on).
+		if errs[0] == nil {
+			sw.Cancel()
+		}
 		ranges.abort()
 		return perr
 	}
 	dbClosed = true
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close %s store: %w", w.kind, err)
+	}
+	// The store is final: record every file's checksum (sums.go).
+	if err := writeSums(w.dir); err != nil {
+		return err
 	}
 	// The filter was sized from an estimate; if it is off by more than 5%
 	// (duplicates, records dropped by a replacement), rebuild it exactly.
@@ -195,9 +209,15 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		return err
 	}
 	b := w.getBatch()
+	space := filepath.Dir(w.dir)
 	send := func() error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		// The estimate may be wrong or the disk shared: stop while Badger's
+		// next table still fits (space.go).
+		if free, err := freeSpace(space); err == nil && free < spaceReserve {
+			return noSpaceError(space, spaceReserve, free)
 		}
 		b.refs.Store(3)
 		for _, c := range chans {
@@ -257,13 +277,14 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		case modeBase:
 			o.extra = oldExtra
 			if c >= 0 {
-				o.base = nr.n
+				o.base = min(nr.n, MaxCount)
 			}
-			keep = o.base+o.extra > 0
+			keep = o.base > 0 || o.extra > 0
 		case modeAddCount:
 			o.base, o.extra = oldBase, oldExtra
 			if c >= 0 {
-				o.extra += nr.n
+				// Saturating: a count never wraps (MaxCount invariant).
+				o.extra = AddCounts(o.extra, nr.n)
 			}
 		case modeAddBreach:
 			o.idOff = uint32(len(b.ids))
@@ -452,7 +473,7 @@ func (s *rangeSink) add(b *outBatch) error {
 			}
 			s.body = r.h.AppendSuffixHex(s.body, s.w.kind, 5)
 			s.body = append(s.body, ':')
-			s.body = strconv.AppendUint(s.body, r.base+r.extra, 10)
+			s.body = strconv.AppendUint(s.body, AddCounts(r.base, r.extra), 10)
 		} else {
 			s.body = append(s.body, r.h[:hl]...)
 			s.body = encodeIDs(s.body, b.ids[r.idOff:r.idOff+r.idLen])

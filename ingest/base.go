@@ -45,7 +45,7 @@ func (s *baseSink) add(h *index.Hash, count uint64) (dup bool, err error) {
 	if s.have {
 		c := bytes.Compare(h[:], s.prev[:])
 		if c == 0 {
-			s.count = satAdd(s.count, count)
+			s.count = index.AddCounts(s.count, count)
 			return true, nil
 		}
 		if c < 0 {
@@ -71,13 +71,6 @@ func (s *baseSink) flush() error {
 	return nil
 }
 
-func satAdd(a, b uint64) uint64 {
-	if a+b < a {
-		return 1<<64 - 1
-	}
-	return a + b
-}
-
 // dirScan is what a scan of a Pwned Passwords directory found.
 type dirScan struct {
 	present [1 << 20 / 64]uint64 // bit p set: prefix p has a file
@@ -86,13 +79,42 @@ type dirScan struct {
 	ignored int
 	bytes   int64
 	sum     [sha256.Size]byte // over (name, size, mtime) in prefix order
+	metas   map[uint32]prefixMeta
 }
+
+// prefixMeta is a prefix file's size and modification time (ns) at the scan.
+type prefixMeta struct{ size, mtime int64 }
 
 func (d *dirScan) name(p uint32) string {
 	if d.lower[p/64]&(1<<(p%64)) != 0 {
 		return fmt.Sprintf("%05x.txt", p)
 	}
 	return fmt.Sprintf("%05X.txt", p)
+}
+
+// shrinkRatio: a new base with fewer hashes than this fraction of the
+// kind's current records is refused unless Config.AllowShrink.
+const shrinkRatio = 0.5
+
+// checkShrink refuses a base that looks partial: a directory with missing
+// prefix files (scan not nil), or hashes (an upper bound before the read,
+// the distinct hashes read after it) fewer than shrinkRatio of the kind's
+// current records. The comparison is against all records of the kind,
+// breach-only passwords included.
+func (r *runner) checkShrink(in *input, scan *dirScan, hashes int64) error {
+	if r.cfg.AllowShrink {
+		return nil
+	}
+	if scan != nil && scan.files < 1<<20 {
+		return fmt.Errorf("%w: %s has %d of the 1048576 prefix files (an incomplete download?); pass --allow-shrink to ingest it anyway",
+			ErrShrink, in.path, scan.files)
+	}
+	cur := r.ix.Meta().Counts[in.kind]
+	if cur > 0 && float64(hashes) < shrinkRatio*float64(cur) {
+		return fmt.Errorf("%w: %s has %d %s hashes, the index has %d records (a partial download?); pass --allow-shrink to replace the base anyway",
+			ErrShrink, in.path, hashes, in.kind, cur)
+	}
+	return nil
 }
 
 // runBase ingests one Pwned Passwords input, replacing the base counts of
@@ -121,7 +143,8 @@ func (r *runner) runBase(ctx context.Context, in *input) (JobSummary, error) {
 		expected = int(scan.bytes / int64(in.kind.HexLen()-5+3))
 	} else {
 		r.prog.setPhase("fingerprinting", in.size)
-		sum, lines, err := r.fingerprint(ctx, in.path)
+		sum, lines, mark, err := r.fingerprint(ctx, in.path)
+		in.mark = mark
 		if err != nil {
 			js.Inputs, js.Status = append(js.Inputs, st), StatusFailed
 			return js, err
@@ -133,6 +156,12 @@ func (r *runner) runBase(ctx context.Context, in *input) (JobSummary, error) {
 		js.Status = StatusSkipped
 		js.Inputs = append(js.Inputs, st)
 		return js, nil
+	}
+	// A partial download must not replace a whole base: refuse it before
+	// reading when the line count already shows it, else before the commit.
+	if err := r.checkShrink(in, scan, int64(expected)); err != nil {
+		js.Inputs, js.Status = append(js.Inputs, st), StatusFailed
+		return js, err
 	}
 	js.Sorted = true
 	for {
@@ -192,6 +221,22 @@ func (r *runner) buildBase(ctx context.Context, in *input, scan *dirScan, sorted
 	if st.Accepted == 0 {
 		return wrongFormat(in, st)
 	}
+	if err := r.checkShrink(in, nil, st.Accepted-st.rej[ReasonDuplicate].Count); err != nil {
+		return err
+	}
+	hook("read")
+	// Last look before the commit: the input must still be what was read.
+	if scan != nil {
+		again, err := scanDir(ctx, in.path)
+		if err != nil {
+			return err
+		}
+		if again.sum != scan.sum {
+			return changedErr(in.path, "", "directory changed (prefix files added, removed or rewritten)")
+		}
+	} else if err := checkStat(in.path, "", in.path, in.mark); err != nil {
+		return err
+	}
 	r.prog.setPhase("committing", 0)
 	hook("commit")
 	cs, err := b.Commit(ctx)
@@ -220,11 +265,15 @@ func (r *runner) feedHIBPFile(ctx context.Context, in *input, sink *baseSink, st
 		return inputErr(in.path, Location{}, err, "cannot read")
 	}
 	defer f.Close()
-	lr := newLineReader(countingReader{f, &r.prog.bytes}, r.br)
+	hr := newHashingReader(f, &r.prog.bytes)
+	lr := newLineReader(hr, r.br)
 	k := in.kind
 	for {
 		line, tooLong, err := lr.next()
 		if err == io.EOF {
+			if err := checkMark(in.path, "", f, hr, in.mark); err != nil {
+				return err
+			}
 			break
 		}
 		if err != nil {
@@ -271,7 +320,7 @@ func (r *runner) feedHIBPDir(ctx context.Context, in *input, scan *dirScan, sink
 			p := uint32(w*64) + uint32(bits.TrailingZeros64(b))
 			b &= b - 1
 			name := scan.name(p)
-			if err := r.feedPrefixFile(ctx, in, k, p, name, sink, st); err != nil {
+			if err := r.feedPrefixFile(ctx, in, k, p, name, scan, sink, st); err != nil {
 				return err
 			}
 		}
@@ -281,16 +330,23 @@ func (r *runner) feedHIBPDir(ctx context.Context, in *input, scan *dirScan, sink
 }
 
 func (r *runner) feedPrefixFile(ctx context.Context, in *input, k index.Kind, p uint32, name string,
-	sink *baseSink, st *InputSummary) error {
+	scan *dirScan, sink *baseSink, st *InputSummary) error {
 	f, err := os.Open(filepath.Join(in.path, name))
 	if err != nil {
 		return inputErr(in.path, Location{File: name}, err, "cannot read")
 	}
 	defer f.Close()
-	lr := newLineReader(countingReader{f, &r.prog.bytes}, r.br)
+	hr := newHashingReader(f, &r.prog.bytes)
+	lr := newLineReader(hr, r.br)
 	for {
 		line, tooLong, err := lr.next()
 		if err == io.EOF {
+			// The directory's fingerprint covers each file's size and
+			// modification time: the file read must still have them.
+			m := scan.metas[p]
+			if fi, err := f.Stat(); err != nil || hr.n != m.size || fi.Size() != m.size || fi.ModTime().UnixNano() != m.mtime {
+				return changedErr(in.path, name, "prefix file changed")
+			}
 			return nil
 		}
 		if err != nil {
@@ -326,40 +382,50 @@ func (r *runner) feedPrefixFile(ctx context.Context, in *input, k index.Kind, p 
 	}
 }
 
-// fingerprint returns the SHA-256 of a file's contents and an upper bound of
-// its line count, in one sequential read.
-func (r *runner) fingerprint(ctx context.Context, path string) (sum [sha256.Size]byte, lines int64, err error) {
+// fingerprint returns the SHA-256 of a file's contents, an upper bound of
+// its line count and the file's mark (byte count, modification time and
+// xxhash64 of the bytes), in one sequential read. A file whose size or
+// modification time changes during the read is refused with ErrChanged.
+func (r *runner) fingerprint(ctx context.Context, path string) (sum [sha256.Size]byte, lines int64, m fileMark, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return sum, 0, inputErr(path, Location{}, err, "cannot read")
+		return sum, 0, m, inputErr(path, Location{}, err, "cannot read")
 	}
 	defer f.Close()
+	fi0, err := f.Stat()
+	if err != nil {
+		return sum, 0, m, inputErr(path, Location{}, err, "cannot stat")
+	}
 	h := sha256.New()
+	hr := newHashingReader(f, &r.prog.bytes)
 	buf := make([]byte, 1<<20)
 	var last byte = '\n'
 	for {
-		n, err := f.Read(buf)
+		n, err := hr.Read(buf)
 		if n > 0 {
 			h.Write(buf[:n])
 			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
 			last = buf[n-1]
-			r.prog.bytes.Add(int64(n))
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return sum, 0, inputErr(path, Location{}, err, "read error")
+			return sum, 0, m, inputErr(path, Location{}, err, "read error")
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return sum, 0, cerr
+			return sum, 0, m, cerr
 		}
 	}
 	if last != '\n' {
 		lines++
 	}
+	m = fileMark{size: fi0.Size(), mtime: fi0.ModTime(), xx: hr.d.Sum64()}
+	if err := checkMark(path, "", f, hr, m); err != nil {
+		return sum, 0, m, err
+	}
 	h.Sum(sum[:0])
-	return sum, lines, nil
+	return sum, lines, m, nil
 }
 
 // scanDir lists a Pwned Passwords directory in bounded memory and
@@ -374,9 +440,8 @@ func scanDir(ctx context.Context, dir string) (*dirScan, error) {
 		return nil, inputErr(dir, Location{}, err, "cannot read directory")
 	}
 	defer d.Close()
-	s := &dirScan{}
-	type meta struct{ size, mtime int64 }
-	metas := map[uint32]meta{}
+	s := &dirScan{metas: map[uint32]prefixMeta{}}
+	metas := s.metas
 	for {
 		ents, rerr := d.ReadDir(4096)
 		for _, e := range ents {
@@ -398,7 +463,7 @@ func scanDir(ctx context.Context, dir string) (*dirScan, error) {
 			}
 			s.files++
 			s.bytes += fi.Size()
-			metas[p] = meta{fi.Size(), fi.ModTime().UnixNano()}
+			metas[p] = prefixMeta{fi.Size(), fi.ModTime().UnixNano()}
 		}
 		if rerr == io.EOF {
 			break

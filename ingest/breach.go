@@ -74,7 +74,8 @@ func (r *runner) runBreach(ctx context.Context, ins []*input, breach index.Breac
 	r.prog.setPhase("fingerprinting", total)
 	id := sha256.New()
 	for _, in := range ins {
-		sum, _, err := r.fingerprint(ctx, in.path)
+		sum, _, mark, err := r.fingerprint(ctx, in.path)
+		in.mark = mark
 		if err != nil {
 			return js, err
 		}
@@ -133,7 +134,8 @@ func (r *runner) runBreach(ctx context.Context, ins []*input, breach index.Breac
 		if err != nil {
 			return js, inputErr(in.path, Location{}, err, "cannot read")
 		}
-		lr := newLineReader(countingReader{f, &r.prog.bytes}, r.br)
+		hr := newHashingReader(f, &r.prog.bytes)
+		lr := newLineReader(hr, r.br)
 		switch in.format {
 		case FormatCombo:
 			err = r.feedCombo(ctx, in, lr, sink, st, &lines)
@@ -141,6 +143,9 @@ func (r *runner) runBreach(ctx context.Context, ins []*input, breach index.Breac
 			err = r.feedDump(ctx, in, lr, sink, st, &lines)
 		case FormatHashes:
 			err = r.feedHashes(ctx, in, lr, sink, st, &lines)
+		}
+		if err == nil {
+			err = checkMark(in.path, "", f, hr, in.mark)
 		}
 		f.Close()
 		if err != nil {
@@ -150,6 +155,13 @@ func (r *runner) runBreach(ctx context.Context, ins []*input, breach index.Breac
 			return js, wrongFormat(in, st)
 		}
 		st.finish()
+	}
+	hook("read")
+	// Last look before the commit: every input must still be what was read.
+	for _, in := range ins {
+		if err := checkStat(in.path, "", in.path, in.mark); err != nil {
+			return js, err
+		}
 	}
 	r.prog.setPhase("committing", 0)
 	hook("commit")

@@ -15,6 +15,13 @@ var (
 	// ErrBreachExists: the manifest names a breach already in the index,
 	// ingested from other data, and Config.Append is false.
 	ErrBreachExists = errors.New("breach already in the index")
+	// ErrChanged: an input changed (size, modification time or content)
+	// while it was being ingested; it always comes wrapped in an
+	// InputError, so it is also an ErrBadInput.
+	ErrChanged = errors.New("input changed during ingest")
+	// ErrShrink: a Pwned Passwords input would replace the base with a much
+	// smaller one (a partial download), and Config.AllowShrink is false.
+	ErrShrink = errors.New("new base much smaller than the current one")
 )
 
 // InputError reports a problem with one input, with the line where it was

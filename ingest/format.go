@@ -97,6 +97,23 @@ func detectSample(sample []byte) (Format, index.Kind) {
 	return FormatDump, 0
 }
 
+// looksLikeDumpHeader reports whether a sample's first line can be a
+// CSV/TSV header: several fields, or one naming an e-mail or phone column.
+// (A header with several fields but no identifier column is reported by
+// feedDump, with the columns it wants.)
+func looksLikeDumpHeader(sample []byte) bool {
+	line := firstLine(sample)
+	hdr, ok := SplitFields(nil, bytes.Clone(line), detectSep(line))
+	if !ok {
+		return false
+	}
+	if len(hdr) >= 2 {
+		return true
+	}
+	cols := mapColumns(hdr)
+	return cols.email >= 0 || cols.phone >= 0
+}
+
 // readSample reads the start of a text file, refusing empty, binary and
 // compressed files.
 func readSample(path string) ([]byte, error) {

@@ -294,7 +294,7 @@ func TestIngestHIBPDirMatchesFile(t *testing.T) {
 	for _, kind := range []string{"sha1", "ntlm"} {
 		t.Run(kind, func(t *testing.T) {
 			a, b := newIndex(t), newIndex(t)
-			sa := ingestOK(t, a, Config{Inputs: []string{td("hibp-" + kind + "-dir")}})
+			sa := ingestOK(t, a, Config{Inputs: []string{td("hibp-" + kind + "-dir")}, AllowShrink: true})
 			ingestOK(t, b, Config{Inputs: []string{td("hibp-" + kind + ".txt")}})
 			in := sa.Jobs[0].Inputs[0]
 			if in.Format != FormatHIBPDir || in.Kind != kind || in.Files != 6 || in.MissingFiles != 1<<20-6 || in.Accepted != 6 {
@@ -562,6 +562,10 @@ func TestIngestBadInputLeavesIndexUnchanged(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(badDir, "5BAA6.txt"), []byte("hello world\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	junk := filepath.Join(dir, "junk.txt")
+	if err := os.WriteFile(junk, []byte("hello world\nthis is not breach data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	manyBad := filepath.Join(dir, "many-bad.txt")
 	if err := os.WriteFile(manyBad, []byte(sha1Password+":1\n"+strings.Repeat("garbage\n", 10)), 0o644); err != nil {
 		t.Fatal(err)
@@ -595,6 +599,8 @@ func TestIngestBadInputLeavesIndexUnchanged(t *testing.T) {
 		{"file as dir", Config{Inputs: []string{td("hibp-sha1.txt")}, Format: FormatHIBPDir}, ErrBadInput, []string{"directory"}},
 		{"email kind for hibp", Config{Inputs: []string{td("hibp-sha1.txt")}, Kind: index.KindEmail}, ErrUsage, nil},
 		{"no input", Config{}, ErrUsage, nil},
+		{"junk text", Config{Inputs: []string{junk}, Manifest: td("manifest.json")}, ErrBadInput,
+			[]string{"junk.txt", "line 1", "not a recognised input"}},
 		// A bad second part aborts the whole breach job: the good first
 		// part is not committed either.
 		{"bad second part", Config{Inputs: []string{td("combo.txt"), td("hibp-malformed.txt")}, Format: FormatCombo,

@@ -4,25 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"sync/atomic"
 )
 
 // MaxLineLen is the longest line accepted; longer lines are rejected as
 // ReasonTooLong. It is also the read buffer's size, so memory stays bounded
 // whatever the input.
 const MaxLineLen = 1 << 20
-
-// countingReader counts the bytes read, for the progress display.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
 
 // lineReader yields the lines of a stream without copying them.
 type lineReader struct {

@@ -6,8 +6,10 @@ import (
 	"github.com/pwndex/pwndex/index"
 )
 
-// maxCountDigits bounds a count's decimal digits (uint64 holds 19 safely).
-const maxCountDigits = 20
+// maxCountDigits bounds a count's decimal digits: 19 digits hold every
+// count up to index.MaxCount (10^19-1) and cannot overflow a uint64. A
+// longer count is out of range and the line is rejected as ReasonBadCount.
+const maxCountDigits = 19
 
 // hexTab maps an ASCII byte to its hexadecimal value, or 0xff; built from
 // index.HexValue so that both packages agree on what hex is.
@@ -50,32 +52,21 @@ func trimEOL(line []byte) []byte {
 	return line
 }
 
-// parseCount parses a positive decimal count without allocating. Up to 19
-// digits cannot overflow a uint64, so only a 20th digit is checked.
+// parseCount parses a positive decimal count of at most maxCountDigits
+// digits (so at most index.MaxCount) without allocating.
 func parseCount(s []byte) (uint64, bool) {
 	if len(s) == 0 || len(s) > maxCountDigits {
 		return 0, false
 	}
 	var n uint64
-	short := s
-	if len(s) == maxCountDigits {
-		short = s[:maxCountDigits-1]
-	}
-	for _, c := range short {
+	for _, c := range s {
 		d := c - '0'
 		if d > 9 {
 			return 0, false
 		}
 		n = n*10 + uint64(d)
 	}
-	if len(s) == maxCountDigits {
-		d := uint64(s[maxCountDigits-1] - '0')
-		if d > 9 || n > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, n > 0
+	return n, n > 0 && n <= index.MaxCount
 }
 
 // ParseHashCount parses one line of a Pwned Passwords download of kind k

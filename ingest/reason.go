@@ -14,7 +14,7 @@ const (
 	ReasonEmpty             // blank line or empty identifier
 	ReasonTooLong           // line longer than MaxLineLen
 	ReasonBadHash           // wrong length or non-hexadecimal hash
-	ReasonBadCount          // missing, non-decimal, zero or overflowing count
+	ReasonBadCount          // missing, non-decimal, zero or above index.MaxCount (10^19-1)
 	ReasonDuplicate         // hash repeated in a sorted download: a note, counts are summed
 	ReasonBadEmail          // e-mail address that does not normalise
 	ReasonBadPhone          // phone number that does not parse or is invalid

@@ -39,6 +39,12 @@ type Config struct {
 	// other data (parts of one breach). Without it such a run is refused
 	// with ErrBreachExists, so a breach is never counted twice by mistake.
 	Append bool
+	// AllowShrink accepts a Pwned Passwords input that looks partial: a
+	// downloader directory with missing prefix files, or a download with
+	// fewer than half as many hashes as the kind has records now. Without
+	// it such an input is refused with ErrShrink and the index is
+	// unchanged.
+	AllowShrink bool
 	// TempDir and MemoryBudget are passed to the index builders.
 	TempDir      string
 	MemoryBudget int
@@ -48,8 +54,9 @@ type Config struct {
 }
 
 // testHook, set only by this package's tests, is called with an event name
-// at points of an ingest ("build", "lines", "write", "commit", "committed") so that a
-// test can kill the process there.
+// at points of an ingest ("build", "lines", "write", "read" (every input
+// read), "commit", "committed") so that a test can kill the process or
+// change an input there.
 var testHook func(event string)
 
 func hook(event string) {
@@ -64,6 +71,7 @@ type input struct {
 	format Format
 	kind   index.Kind
 	size   int64
+	mark   fileMark // files: what the fingerprinting read saw
 }
 
 // runner holds the state shared by the jobs of one Run.
@@ -182,6 +190,12 @@ func resolveInputs(cfg Config) ([]*input, error) {
 				return nil, err
 			}
 			f, k := detectSample(sample)
+			if in.format == FormatAuto && f == FormatDump && !looksLikeDumpHeader(sample) {
+				// Detection falls back to "dump" for anything: do not call
+				// junk a breach input.
+				return nil, inputErr(p, Location{Line: 1}, nil,
+					"not a recognised input: the first line is not a Pwned Passwords HASH:COUNT line, a 40-hex-digit hash, an email:password line or a CSV header with an e-mail or phone column (--format forces one)")
+			}
 			if in.format == FormatAuto || in.format == f {
 				in.format, in.kind = f, k
 			}

@@ -74,10 +74,10 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 // verifying every file against its manifest) or an index directory.
 func openChecked(dir, snapshot string) (*index.Index, error) {
 	if snapshot == "" {
-		return index.Open(index.Options{Dir: dir, ReadOnly: true})
+		return index.Open(index.Options{Dir: dir, ReadOnly: true, Lenient: true})
 	}
 	if _, err := index.VerifySnapshot(snapshot); err != nil {
 		return nil, err
 	}
-	return index.OpenSnapshot(snapshot, index.Options{})
+	return index.OpenSnapshot(snapshot, index.Options{Lenient: true})
 }

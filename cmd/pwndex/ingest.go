@@ -21,8 +21,9 @@ of pre-hashed identifiers, the last three with a --manifest describing the
 breach. Running the same command again is a no-op; after an interruption it
 completes the ingest.
 
-Exit codes: 0 ok (or already ingested), 2 bad input or usage (the index is
-unchanged), 3 internal error.
+Exit codes: 0 ok (or already ingested), 2 bad input or usage, an input that
+changed while it was read, or a base that looks partial without
+--allow-shrink (the index is unchanged), 3 internal error or out of space.
 
 flags:
 `
@@ -39,6 +40,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fpr      = fs.Float64("fpr", index.DefaultFalsePositiveRate, "false-positive rate of the membership filters")
 		noComp   = fs.Bool("no-compress", false, "do not precompute gzip and brotli password ranges")
 		appendTo = fs.Bool("append", false, "add to a breach already in the index (parts of one breach)")
+		shrink   = fs.Bool("allow-shrink", false, "accept a Pwned Passwords input that looks partial (missing prefix files, or under half the current records)")
 		quiet    = fs.Bool("quiet", false, "no progress bar")
 		asJSON   = fs.Bool("json", false, "print the summary as JSON")
 		tmpDir   = fs.String("tmp", "", "`directory` for sort runs (default: inside the index)")
@@ -53,6 +55,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		Region:       *region,
 		Compress:     !*noComp,
 		Append:       *appendTo,
+		AllowShrink:  *shrink,
 		TempDir:      *tmpDir,
 		MemoryBudget: *memMiB << 20,
 	}
@@ -83,7 +86,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 
 	ix, err := index.Open(index.Options{Dir: *dir, FalsePositiveRate: *fpr})
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex ingest: open index: %v\n", err)
+		fmt.Fprintf(stderr, "pwndex ingest: open index: %v%s\n", err, openHint(err))
 		return 3
 	}
 	defer ix.Close()
@@ -106,10 +109,15 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprintln(stderr, "pwndex ingest: interrupted; the unfinished job left the index unchanged: run the same command again to complete it")
 		return 3
 	}
+	if index.IsNoSpace(err) {
+		fmt.Fprintf(stderr, "pwndex ingest: %v; the index is unchanged: free some space and run the same command again\n", err)
+		return 3
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex ingest: %v\n", err)
 		switch {
-		case errors.Is(err, ingest.ErrBadInput), errors.Is(err, ingest.ErrUsage), errors.Is(err, ingest.ErrBreachExists):
+		case errors.Is(err, ingest.ErrBadInput), errors.Is(err, ingest.ErrUsage), errors.Is(err, ingest.ErrBreachExists),
+			errors.Is(err, ingest.ErrShrink):
 			return 2
 		}
 		return 3

@@ -40,6 +40,10 @@ func TestCmdIngest(t *testing.T) {
 		{"bad flag value", []string{"--format", "xml", fx("combo.txt")}, 2, nil, []string{"unknown format"}},
 		{"bad kind", []string{"--kind", "md5", fx("combo.txt")}, 2, nil, []string{"unknown kind"}},
 		{"no input", nil, 2, nil, []string{"no input"}},
+		{"partial download dir", []string{fx("hibp-ntlm-dir")}, 2,
+			[]string{"pwned-passwords ntlm: failed"}, []string{"6 of the 1048576 prefix files", "--allow-shrink"}},
+		{"partial download dir allowed", []string{"--allow-shrink", fx("hibp-ntlm-dir")}, 0,
+			[]string{"pwned-passwords ntlm: ingested"}, nil},
 	}
 	for _, tt := range tests {
 		code, out, errs := run(tt.args...)

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -97,7 +99,10 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 
 	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: sub == "list"})
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex keys: %v (is a serve or ingest holding the index?)\n", err)
+		fmt.Fprintf(stderr, "pwndex keys: %v%s\n", err, openHint(err))
+		if index.IsNoSpace(err) {
+			return 3
+		}
 		return 2
 	}
 	defer ix.Close()
@@ -105,7 +110,7 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	case "add":
 		secret, err := ix.CreateAPIKey(key)
 		if err != nil {
-			fmt.Fprintf(stderr, "pwndex keys add: %v\n", err)
+			fmt.Fprintf(stderr, "pwndex keys add: %v%s\n", err, openHint(err))
 			if strings.Contains(err.Error(), "exists") {
 				return 2
 			}
@@ -149,4 +154,21 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "deleted key %q\n", fs.Arg(0))
 	}
 	return 0
+}
+
+// openHint returns a hint for an error opening an index for writing (or
+// writing to it): what the operator can do about it.
+func openHint(err error) string {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, syscall.EROFS) || strings.Contains(msg, "read-only file system"):
+		return " (the index is on a read-only file system: change API keys and ingest where it is writable; serve, check and audit work here)"
+	case index.IsNoSpace(err):
+		return " (free some space and run again; the index is unchanged)"
+	case strings.Contains(msg, "Cannot acquire directory lock"):
+		return " (a serve, audit, check or ingest is using the index: writers need it alone)"
+	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		return " (permission denied: run as the index's owner)"
+	}
+	return ""
 }
