@@ -164,12 +164,15 @@ const (
 	routeMetrics
 	routeNotFound
 	routeOverload
+	routePrivate
+	routePrivateKey
 	numRoutes
 )
 
 var routeNames = [numRoutes]string{
 	"range", "email_range", "phone_range", "breaches", "breach", "audit",
 	"upload", "page", "healthz", "readyz", "metrics", "not_found", "overload",
+	"private", "private_key",
 }
 
 // Path prefixes and exact paths of the built-in routes.
@@ -193,6 +196,10 @@ func routeOf(path []byte) route {
 		return routePhoneRange
 	case bytes.HasPrefix(path, []byte(pathBreach)):
 		return routeBreach
+	case string(path) == pathPrivateKey:
+		return routePrivateKey
+	case bytes.HasPrefix(path, []byte(pathPrivate)):
+		return routePrivate
 	}
 	switch string(path) {
 	case pathBreaches:
@@ -236,6 +243,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveBreach(ctx, path[len(pathBreach):])
 	case routeAudit:
 		s.serveAudit(ctx)
+	case routePrivate:
+		s.servePrivate(ctx, path[len(pathPrivate):])
+	case routePrivateKey:
+		s.servePrivateKey(ctx)
 	case routeHealth:
 		s.serveHealth(ctx)
 	case routeReady:

@@ -343,6 +343,7 @@ type PrivateEntry struct {
 
 // PrivateAnswer is the server's side of one private lookup.
 type PrivateAnswer struct {
+	KeyID      string // the key that evaluated
 	Evaluation *oprf.Evaluation
 	Bits       int
 	Bucket     []PrivateEntry
@@ -367,7 +368,7 @@ func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, req *oprf.Eval
 	if bits != s.bits || (bits < 32 && prefix>>bits != 0) {
 		return PrivateAnswer{}, &PrefixError{Want: s.bits}
 	}
-	ans := PrivateAnswer{Bits: s.bits}
+	ans := PrivateAnswer{KeyID: ps.kf.KeyID, Bits: s.bits}
 	if len(req.Elements) > 0 {
 		if ans.Evaluation, err = ps.server.Evaluate(req); err != nil {
 			return PrivateAnswer{}, fmt.Errorf("index: OPRF evaluation: %w", err)

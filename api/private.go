@@ -1,0 +1,248 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/cloudflare/circl/oprf"
+	"github.com/valyala/fasthttp"
+
+	"github.com/pwndex/pwndex/index"
+)
+
+// Private (OPRF) lookups: POST /v1/private/{email|phone|credential} and
+// GET /v1/private/key. The protocol is described in api/README.md.
+
+// MaxPrivateBatch bounds the blinded elements of one private lookup.
+const MaxPrivateBatch = 1000
+
+// maxPrivateBody bounds a private lookup body: MaxPrivateBatch elements of
+// 33 bytes in base64 (44 characters), quoted, plus the envelope.
+const maxPrivateBody = MaxPrivateBatch*48 + 256
+
+const (
+	pathPrivate    = "/v1/private/"
+	pathPrivateKey = "/v1/private/key"
+)
+
+var vPrivateMethods = []byte("POST, OPTIONS")
+
+// PrivateRequest is the JSON body of POST /v1/private/{kind}.
+type PrivateRequest struct {
+	// Prefix is the first PrefixBits bits of SHA-256 of the OPRF input, as
+	// an unsigned integer.
+	Prefix uint32 `json:"prefix"`
+	// PrefixBits is the bucket prefix length published by GET /v1/private/key.
+	PrefixBits int `json:"prefixBits"`
+	// Elements are the blinded elements, each a compressed P-256 point
+	// (33 bytes, RFC 9497 SerializeElement) in standard base64.
+	Elements []string `json:"elements"`
+}
+
+// PrivateEntry is one keyed value of a bucket and the breaches it is in.
+type PrivateEntry struct {
+	Value    string   `json:"v"` // base64 of the first index.PrivateValueLen bytes of the OPRF output
+	Breaches []string `json:"b"` // breach Names
+}
+
+// PrivateResponse is the JSON answer of POST /v1/private/{kind}.
+type PrivateResponse struct {
+	KeyID       string         `json:"keyID"`
+	PrefixBits  int            `json:"prefixBits"`
+	Evaluations []string       `json:"evaluations"` // base64 compressed points, in request order
+	Proof       string         `json:"proof"`       // base64 of the 64-byte DLEQ proof (c, s)
+	Bucket      []PrivateEntry `json:"bucket"`
+}
+
+// PrivateKind describes one kind in GET /v1/private/key.
+type PrivateKind struct {
+	PrefixBits int    `json:"prefixBits"`
+	Records    uint64 `json:"records"`
+}
+
+// PrivateKeyResponse is the JSON answer of GET /v1/private/key.
+type PrivateKeyResponse struct {
+	Suite      string                 `json:"suite"` // "P256-SHA256"
+	Mode       string                 `json:"mode"`  // "verifiable"
+	KeyID      string                 `json:"keyID"`
+	PublicKey  string                 `json:"publicKey"` // base64 compressed point
+	ValueBytes int                    `json:"valueBytes"`
+	MaxBatch   int                    `json:"maxBatch"`
+	Kinds      map[string]PrivateKind `json:"kinds"`
+}
+
+// errPrivateBody is the cause of every malformed private request.
+var errPrivateBody = errors.New("malformed private lookup request")
+
+// ParsePrivateRequest parses and validates a private lookup body: JSON
+// with 1 to MaxPrivateBatch elements that decode to valid, non-identity
+// points of the suite's group.
+func ParsePrivateRequest(body []byte) (PrivateRequest, *oprf.EvaluationRequest, error) {
+	var r PrivateRequest
+	if len(body) > maxPrivateBody {
+		return r, nil, fmt.Errorf("%w: body larger than %d bytes", errPrivateBody, maxPrivateBody)
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return r, nil, fmt.Errorf("%w: %v", errPrivateBody, err)
+	}
+	if r.PrefixBits < 0 || r.PrefixBits > 32 {
+		return r, nil, fmt.Errorf("%w: prefixBits %d out of range", errPrivateBody, r.PrefixBits)
+	}
+	if len(r.Elements) == 0 || len(r.Elements) > MaxPrivateBatch {
+		return r, nil, fmt.Errorf("%w: %d elements (want 1 to %d)", errPrivateBody, len(r.Elements), MaxPrivateBatch)
+	}
+	g := index.PrivateSuite.Group()
+	req := &oprf.EvaluationRequest{Elements: make([]oprf.Blinded, len(r.Elements))}
+	var buf [64]byte
+	for i, s := range r.Elements {
+		if len(s) != 44 { // base64 of 33 bytes, checked first: Decode needs room for all of s
+			return r, nil, fmt.Errorf("%w: element %d is not a base64 compressed point", errPrivateBody, i)
+		}
+		n, err := base64.StdEncoding.Decode(buf[:], []byte(s))
+		if err != nil || n != 33 {
+			return r, nil, fmt.Errorf("%w: element %d is not a base64 compressed point", errPrivateBody, i)
+		}
+		e := g.NewElement()
+		if err := e.UnmarshalBinary(buf[:n]); err != nil || e.IsIdentity() {
+			return r, nil, fmt.Errorf("%w: element %d is not a point of %s", errPrivateBody, i, index.PrivateSuite.Identifier())
+		}
+		req.Elements[i] = e
+	}
+	return r, req, nil
+}
+
+// servePrivateKey answers GET /v1/private/key.
+func (s *Server) servePrivateKey(ctx *fasthttp.RequestCtx) {
+	if ctx.IsOptions() {
+		preflight(ctx, vAcctHeaders)
+		return
+	}
+	ctx.Response.Header.SetCanonical(hACAO, vStar)
+	if !ctx.IsGet() && !ctx.IsHead() {
+		methodNotAllowed(ctx, vGetHeadOption)
+		return
+	}
+	info, err := s.ix.PrivateKeyInfo()
+	if err != nil {
+		s.privateError(ctx, err)
+		return
+	}
+	resp := PrivateKeyResponse{Suite: info.Suite, Mode: "verifiable", KeyID: info.KeyID,
+		PublicKey: base64.StdEncoding.EncodeToString(info.PublicKey), ValueBytes: index.PrivateValueLen,
+		MaxBatch: MaxPrivateBatch, Kinds: map[string]PrivateKind{}}
+	for _, k := range index.PrivateKinds {
+		resp.Kinds[k.String()] = PrivateKind{PrefixBits: info.Bits[k], Records: info.Records[k]}
+	}
+	b, _ := json.Marshal(resp)
+	ctx.Response.Header.SetContentTypeBytes(vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.SetBodyRaw(b)
+}
+
+// servePrivate answers POST /v1/private/{email|phone|credential}.
+func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
+	if ctx.IsOptions() {
+		preflight(ctx, vAcctHeaders)
+		ctx.Response.Header.SetCanonical(hACAM, vPrivateMethods)
+		return
+	}
+	ctx.Response.Header.SetCanonical(hACAO, vStar)
+	var kind index.Kind
+	switch string(name) {
+	case "email":
+		kind = index.KindEmail
+	case "phone":
+		kind = index.KindPhone
+	case "credential":
+		kind = index.KindCredential
+	default:
+		jsonError(ctx, fasthttp.StatusNotFound, "Not found: want /v1/private/email, phone, credential or key")
+		return
+	}
+	if !ctx.IsPost() {
+		methodNotAllowed(ctx, vPrivateMethods)
+		return
+	}
+	key, ok := s.authorize(ctx, ScopeRange)
+	if !ok {
+		return
+	}
+	pr, req, err := ParsePrivateRequest(ctx.Request.Body())
+	if err != nil {
+		jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	// authorize took one token; every further evaluation takes one more.
+	rate := key.RatePerMinute
+	if rate <= 0 {
+		rate = s.opts.DefaultRatePerMinute
+	}
+	now := time.Now()
+	for range len(req.Elements) - 1 {
+		if wait, ok := s.limiter.allow(key.Name, rate, now); !ok {
+			secs := max(1, int(math.Ceil(wait.Seconds())))
+			ctx.Response.Header.SetCanonical(hRetryAfter, []byte(strconv.Itoa(secs)))
+			jsonError(ctx, fasthttp.StatusTooManyRequests, "Rate limit is exceeded (one token per evaluation). Try again in "+strconv.Itoa(secs)+" seconds.")
+			return
+		}
+	}
+	ans, err := s.ix.PrivateEvaluate(kind, pr.Prefix, pr.PrefixBits, req)
+	if err != nil {
+		s.privateError(ctx, err)
+		return
+	}
+	resp := PrivateResponse{KeyID: ans.KeyID, PrefixBits: ans.Bits,
+		Evaluations: make([]string, len(ans.Evaluation.Elements)), Bucket: []PrivateEntry{}}
+	for i, e := range ans.Evaluation.Elements {
+		b, err := e.MarshalBinaryCompress()
+		if err != nil {
+			s.privateError(ctx, err)
+			return
+		}
+		resp.Evaluations[i] = base64.StdEncoding.EncodeToString(b)
+	}
+	proof, err := ans.Evaluation.Proof.MarshalBinary()
+	if err != nil {
+		s.privateError(ctx, err)
+		return
+	}
+	resp.Proof = base64.StdEncoding.EncodeToString(proof)
+	sn := s.cache.Load()
+	sensitive := key.HasScope(ScopeSensitive)
+	for _, e := range ans.Bucket {
+		var names []string
+		for _, id := range e.Breaches {
+			q, known := sn.names[id]
+			if !known || (sn.sensitive[id] && !sensitive) {
+				continue
+			}
+			n, _ := strconv.Unquote(string(q))
+			names = append(names, n)
+		}
+		if len(names) > 0 {
+			resp.Bucket = append(resp.Bucket, PrivateEntry{base64.StdEncoding.EncodeToString(e.Value[:]), names})
+		}
+	}
+	b, _ := json.Marshal(resp)
+	ctx.Response.Header.SetContentTypeBytes(vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.SetBodyRaw(b)
+}
+
+func (s *Server) privateError(ctx *fasthttp.RequestCtx, err error) {
+	var pe *index.PrefixError
+	switch {
+	case errors.As(err, &pe):
+		jsonError(ctx, fasthttp.StatusBadRequest, pe.Error())
+	case errors.Is(err, index.ErrNoPrivate):
+		jsonError(ctx, fasthttp.StatusServiceUnavailable, "Private lookups are not built for this index yet.")
+	default:
+		s.opts.Logger.Error("api: private lookup failed", "err", err)
+		jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
+	}
+}
