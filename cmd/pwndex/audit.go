@@ -19,7 +19,9 @@ import (
 const auditUsage = `usage: pwndex audit (--index DIR | --remote URL --api-key K) [flags] FILE
 
 Reports how exposed the customers of FILE (CSV) are: exposed.csv, report.json,
-report.html and bad_rows.csv in --out. Remote mode sends only 6-hex hash prefixes.
+report.html and bad_rows.csv in --out. Remote mode sends only 6-hex hash prefixes;
+with --private it sends no hash prefix at all, only a short bucket number and
+OPRF-blinded elements (POST /v1/private/..., see api/README.md).
 Exit codes: 0 done, 2 usage or unusable input, 3 internal or remote error.
 
 flags:
@@ -43,6 +45,7 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		encoding    = fs.String("encoding", "", "force the input encoding (utf-8, utf-16le, utf-16be, windows-1252)")
 		quiet       = fs.Bool("quiet", false, "no progress bar")
 		ckEvery     = fs.Int("checkpoint-every", 0, "rows between checkpoints (default 200000)")
+		private     = fs.Bool("private", false, "with --remote: private (OPRF) lookups instead of range prefixes")
 	)
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -55,6 +58,10 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if (*indexDir == "") == (*remote == "") {
 		fmt.Fprintln(stderr, "pwndex audit: give either --index DIR or --remote URL")
+		return 2
+	}
+	if *private && *remote == "" {
+		fmt.Fprintln(stderr, "pwndex audit: --private needs --remote URL")
 		return 2
 	}
 	file := files[0]
@@ -81,13 +88,24 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		if key == "" {
 			key = os.Getenv("PWNDEX_API_KEY")
 		}
-		r, err := audit.NewRemote(audit.RemoteOptions{BaseURL: *remote, APIKey: key, Concurrency: *concurrency})
-		if err != nil {
-			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
-			return 2
+		ropts := audit.RemoteOptions{BaseURL: *remote, APIKey: key, Concurrency: *concurrency}
+		if *private {
+			p, err := audit.NewPrivate(ropts)
+			if err != nil {
+				fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+				return 2
+			}
+			defer p.Close()
+			cfg.Lookup = p
+		} else {
+			r, err := audit.NewRemote(ropts)
+			if err != nil {
+				fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+				return 2
+			}
+			defer r.Close()
+			cfg.Lookup = r
 		}
-		defer r.Close()
-		cfg.Lookup = r
 	}
 	var bar *progressBar
 	if !*quiet && isTerminal(stderr) {
