@@ -120,6 +120,7 @@ func benchCases() []*benchCase {
 			},
 			run: runAuditBench,
 		},
+		privateBenchCase(),
 	}
 }
 

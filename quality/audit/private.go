@@ -139,6 +139,12 @@ func privateBucket(h *index.Hash, bits int) uint32 {
 	return binary.BigEndian.Uint32(s[:4]) >> (32 - bits)
 }
 
+// Lookup returns the breach names of each of hashes (of kind k: KindEmail
+// or KindPhone; nil when not found), through private lookups.
+func (p *Private) Lookup(ctx context.Context, k index.Kind, hashes []index.Hash) ([][]string, error) {
+	return p.resolveHashes(ctx, k, hashes, p.Parallelism())
+}
+
 // resolveHashes implements hashResolver: the breach names of each of
 // hashes (of kind k, distinct), nil for those not found.
 func (p *Private) resolveHashes(ctx context.Context, k index.Kind, hashes []index.Hash, workers int) ([][]string, error) {
