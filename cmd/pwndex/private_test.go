@@ -219,3 +219,57 @@ func httpPostJSON(url, key string, body []byte, v any) (int, error) {
 	defer resp.Body.Close()
 	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(v)
 }
+
+// TestKeysOPRFRotateCLI runs `pwndex keys oprf-rotate` twice on a real
+// index: each run draws a new key (the published key ID changes), keeps
+// oprf.key at mode 0600 and leaves exactly one artefact per kind.
+func TestKeysOPRFRotateCLI(t *testing.T) {
+	dir := t.TempDir()
+	if err := audBuildIndex(dir); err != nil {
+		t.Fatal(err)
+	}
+	keyID := func() string {
+		b, err := os.ReadFile(filepath.Join(dir, "oprf.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kf struct {
+			KeyID string            `json:"keyID"`
+			Files map[string]string `json:"files"`
+		}
+		if err := json.Unmarshal(b, &kf); err != nil {
+			t.Fatal(err)
+		}
+		if len(kf.Files) != 2 || kf.Files["email"] == "" || kf.Files["phone"] == "" {
+			t.Errorf("oprf.key names %v, want the e-mail and phone artefacts", kf.Files)
+		}
+		return kf.KeyID
+	}
+	var ids []string
+	for range 2 {
+		var o, e bytes.Buffer
+		if code := run(context.Background(), []string{"keys", "oprf-rotate", "--index", dir}, strings.NewReader(""), &o, &e); code != 0 {
+			t.Fatalf("keys oprf-rotate: exit %d: %s", code, e.String())
+		}
+		id := keyID()
+		if !strings.Contains(e.String(), "new OPRF key "+id) {
+			t.Errorf("stderr %q does not name the new key %s", e.String(), id)
+		}
+		ids = append(ids, id)
+		st, err := os.Stat(filepath.Join(dir, "oprf.key"))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("oprf.key: %v, mode %v", err, st.Mode().Perm())
+		}
+		ents, _ := os.ReadDir(filepath.Join(dir, "private"))
+		if len(ents) != 2 {
+			t.Errorf("private/ holds %d files, want 2", len(ents))
+		}
+	}
+	if ids[0] == ids[1] {
+		t.Error("two rotations kept the same key")
+	}
+	var o, e bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "oprf-rotate", "--index", dir, "extra"}, strings.NewReader(""), &o, &e); code != 2 {
+		t.Errorf("oprf-rotate with an argument: exit %d, want 2", code)
+	}
+}
