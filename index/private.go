@@ -255,6 +255,9 @@ func (ix *Index) privateState() (*privState, error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	stamp := fmt.Sprint(st.Size(), st.ModTime().UnixNano())
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		stamp += fmt.Sprint(" ", sys.Ino) // a rename replaces the inode
+	}
 	if ix.priv != nil && ix.priv.stamp == stamp {
 		return ix.priv, nil
 	}
@@ -461,11 +464,12 @@ func openPrivSet(path string, k Kind) (*privSet, error) {
 		data: data, offsets: offsets, body: data[offEnd:]}, nil
 }
 
-// privRec is a record staged for an artefact.
+// privRec is a record staged for an artefact: its breach IDs are
+// ids[off:off+n] of the build's shared arena (28 bytes a record).
 type privRec struct {
 	bucket uint32
+	off, n uint32
 	value  [PrivateValueLen]byte
-	ids    []BreachID
 }
 
 // DerivePrivate writes the private artefacts missing for the live
@@ -597,12 +601,17 @@ func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(
 func (ix *Index) writePrivSet(ctx context.Context, path string, g *generation, key *oprf.PrivateKey) error {
 	var hashes []Hash
 	var recs []privRec
+	var ids []BreachID
 	err := forEachRecord(g.dir, g.kind, func(e *Entry) {
 		hashes = append(hashes, e.Hash)
-		recs = append(recs, privRec{ids: slices.Clone(e.Breaches)})
+		recs = append(recs, privRec{off: uint32(len(ids)), n: uint32(len(e.Breaches))})
+		ids = append(ids, e.Breaches...)
 	})
 	if err != nil {
 		return err
+	}
+	if uint64(len(ids)) > 1<<32-1 {
+		return errors.New("too many breach memberships for one artefact")
 	}
 	b := PrivateBits(uint64(len(recs)))
 	err = privateValues(ctx, key, len(recs), func(i int) []byte { return hashes[i][:] },
@@ -620,10 +629,10 @@ func (ix *Index) writePrivSet(ctx context.Context, path string, g *generation, k
 		}
 		return bytes.Compare(x.value[:], y.value[:])
 	})
-	return writePrivFile(path, g.kind, b, recs, key)
+	return writePrivFile(path, g.kind, b, recs, ids, key)
 }
 
-func writePrivFile(path string, k Kind, b int, recs []privRec, key *oprf.PrivateKey) error {
+func writePrivFile(path string, k Kind, b int, recs []privRec, ids []BreachID, key *oprf.PrivateKey) error {
 	n := 1 << b
 	offsets := make([]byte, 8*(n+1))
 	var body []byte
@@ -632,7 +641,7 @@ func writePrivFile(path string, k Kind, b int, recs []privRec, key *oprf.Private
 		binary.LittleEndian.PutUint64(offsets[8*bk:], uint64(len(body)))
 		for ; j < len(recs) && recs[j].bucket == uint32(bk); j++ {
 			body = append(body, recs[j].value[:]...)
-			body = encodeIDs(body, recs[j].ids)
+			body = encodeIDs(body, ids[recs[j].off:recs[j].off+recs[j].n])
 		}
 	}
 	binary.LittleEndian.PutUint64(offsets[8*n:], uint64(len(body)))
