@@ -117,7 +117,10 @@ type privState struct {
 	kf     keyFile
 	key    *oprf.PrivateKey
 	pub    []byte
-	server oprf.VerifiableServer
+	// servers holds *oprf.VerifiableServer values, each over its own copy
+	// of the key: circl's group elements normalise their coordinates in
+	// place, so one server must not evaluate in two goroutines at once.
+	servers sync.Pool
 	sets   map[Kind]*privSet
 	stamp  string // oprf.key size and mtime when loaded
 }
@@ -265,8 +268,19 @@ func (ix *Index) privateState() (*privState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	ps := &privState{kf: kf, key: key, server: oprf.NewVerifiableServer(PrivateSuite, key),
-		sets: map[Kind]*privSet{}, stamp: stamp}
+	ps := &privState{kf: kf, key: key, sets: map[Kind]*privSet{}, stamp: stamp}
+	sk, err := key.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	ps.servers.New = func() any {
+		k := new(oprf.PrivateKey)
+		if err := k.UnmarshalBinary(PrivateSuite, sk); err != nil {
+			return err
+		}
+		srv := oprf.NewVerifiableServer(PrivateSuite, k)
+		return &srv
+	}
 	if ps.pub, err = key.Public().MarshalBinary(); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
@@ -373,7 +387,14 @@ func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, req *oprf.Eval
 	}
 	ans := PrivateAnswer{KeyID: ps.kf.KeyID, Bits: s.bits}
 	if len(req.Elements) > 0 {
-		if ans.Evaluation, err = ps.server.Evaluate(req); err != nil {
+		v := ps.servers.Get()
+		srv, ok := v.(*oprf.VerifiableServer)
+		if !ok {
+			return PrivateAnswer{}, fmt.Errorf("index: OPRF key: %v", v)
+		}
+		ans.Evaluation, err = srv.Evaluate(req)
+		ps.servers.Put(srv)
+		if err != nil {
 			return PrivateAnswer{}, fmt.Errorf("index: OPRF evaluation: %w", err)
 		}
 	}
@@ -545,6 +566,11 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 		if err := ix.writeKeyFile(kf); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
+		// This process sees the new state at once, not after the
+		// once-a-second check.
+		ix.privMu.Lock()
+		ix.privChecked = time.Time{}
+		ix.privMu.Unlock()
 	}
 	live := map[string]bool{}
 	for _, n := range files {
@@ -559,8 +585,9 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 	return nil
 }
 
-// privateValues computes the keyed values of inputs with key, in parallel
-// over GOMAXPROCS workers: the ingest-side cost of private lookups.
+// privateValues computes the keyed values of inputs with key (FullEvaluate,
+// private_fast.go), in parallel over GOMAXPROCS workers: the ingest-side
+// cost of private lookups.
 func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(i int) []byte, out func(i int, v []byte)) error {
 	workers := runtime.GOMAXPROCS(0)
 	var next atomic.Int64
@@ -572,7 +599,11 @@ func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			srv := oprf.NewVerifiableServer(PrivateSuite, key)
+			fe, err := newFullEvaluator(key)
+			if err != nil {
+				once.Do(func() { firstErr = err })
+				return
+			}
 			for {
 				if ctx.Err() != nil {
 					once.Do(func() { firstErr = ctx.Err() })
@@ -583,7 +614,7 @@ func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(
 					return
 				}
 				for i := lo; i < min(lo+chunk, n); i++ {
-					v, err := srv.FullEvaluate(input(i))
+					v, err := fe.evaluate(input(i))
 					if err != nil {
 						once.Do(func() { firstErr = fmt.Errorf("OPRF evaluation: %w", err) })
 						return

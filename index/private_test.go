@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
@@ -356,9 +357,6 @@ func TestPrivateDeriveAndRotate(t *testing.T) {
 	if err := ix.RotatePrivateKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ix.privMu.Lock()
-	ix.privChecked = ix.privChecked.AddDate(0, 0, -1) // do not wait for the once-a-second check
-	ix.privMu.Unlock()
 	info2, err := ix.PrivateKeyInfo()
 	if err != nil {
 		t.Fatal(err)
@@ -391,5 +389,60 @@ func TestPrivateDeriveAndRotate(t *testing.T) {
 	defer ro.Close()
 	if got := privLookup(t, ro, KindEmail, probe); !slices.EqualFunc(got, want, slices.Equal) {
 		t.Fatalf("reopened: e-mail lookups %v, want %v", got, want)
+	}
+}
+
+// TestFastFullEvaluate checks the nistec-based FullEvaluate that derives
+// stored keyed values against circl's and against the RFC 9497 outputs.
+func TestFastFullEvaluate(t *testing.T) {
+	raw, err := os.ReadFile("testdata/rfc9497-p256.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suites []rfcVector
+	if err := json.Unmarshal(raw, &suites); err != nil {
+		t.Fatal(err)
+	}
+	for _, sv := range suites {
+		if sv.Mode != oprf.VerifiableMode {
+			continue
+		}
+		key, err := oprf.DeriveKey(PrivateSuite, sv.Mode, unhex(t, sv.Seed), unhex(t, sv.KeyInfo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fe, err := newFullEvaluator(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range sv.Vectors {
+			ins, outs := unhexList(t, v.Input), unhexList(t, v.Output)
+			for i := range ins {
+				got, err := fe.evaluate(ins[i])
+				if err != nil || !bytes.Equal(got, outs[i]) {
+					t.Fatalf("input %x: %x (%v), want %x", ins[i], got, err, outs[i])
+				}
+			}
+		}
+	}
+	for range 3 {
+		key, err := oprf.GenerateKey(PrivateSuite, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fe, _ := newFullEvaluator(key)
+		srv := oprf.NewVerifiableServer(PrivateSuite, key)
+		for i := range 40 {
+			in := make([]byte, i%25)
+			rand.Read(in)
+			want, err := srv.FullEvaluate(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fe.evaluate(in)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("input %x: %x (%v), circl says %x", in, got, err, want)
+			}
+		}
 	}
 }

@@ -33,7 +33,10 @@ type Private struct {
 	once   sync.Once
 	err    error
 	info   privateKeyInfo
-	client oprf.VerifiableClient
+	// clients holds *oprf.VerifiableClient values, each over its own copy
+	// of the public key: circl's group elements normalise their
+	// coordinates in place, so a client serves one goroutine at a time.
+	clients sync.Pool
 	// Requests counts the POSTs made (for reports and benchmarks).
 	Requests atomic.Int64
 	// Bytes counts request and response body bytes.
@@ -114,9 +117,8 @@ func (p *Private) init(ctx context.Context) error {
 			return
 		}
 		pk, err := base64.StdEncoding.DecodeString(p.info.PublicKey)
-		pub := new(oprf.PublicKey)
 		if err == nil {
-			err = pub.UnmarshalBinary(index.PrivateSuite, pk)
+			err = new(oprf.PublicKey).UnmarshalBinary(index.PrivateSuite, pk)
 		}
 		if err != nil {
 			p.err = fmt.Errorf("audit: %s: bad private public key: %w", p.r.Describe(), err)
@@ -125,7 +127,14 @@ func (p *Private) init(ctx context.Context) error {
 		if p.info.MaxBatch <= 0 {
 			p.info.MaxBatch = 1
 		}
-		p.client = oprf.NewVerifiableClient(index.PrivateSuite, pub)
+		p.clients.New = func() any {
+			pub := new(oprf.PublicKey)
+			if err := pub.UnmarshalBinary(index.PrivateSuite, pk); err != nil {
+				return nil // checked above: cannot happen
+			}
+			c := oprf.NewVerifiableClient(index.PrivateSuite, pub)
+			return &c
+		}
 	})
 	return p.err
 }
@@ -211,7 +220,9 @@ func (p *Private) lookupBatch(ctx context.Context, k index.Kind, bucket uint32, 
 	for i, j := range idx {
 		inputs[i] = hashes[j][:]
 	}
-	fd, req, err := p.client.Blind(inputs)
+	client := p.clients.Get().(*oprf.VerifiableClient)
+	defer p.clients.Put(client)
+	fd, req, err := client.Blind(inputs)
 	if err != nil {
 		return fmt.Errorf("audit: OPRF blind: %w", err)
 	}
@@ -262,7 +273,7 @@ func (p *Private) lookupBatch(ctx context.Context, k index.Kind, bucket uint32, 
 	if err != nil {
 		return fmt.Errorf("audit: %s: bad proof: %w", p.r.Describe(), err)
 	}
-	outs, err := p.client.Finalize(fd, ev)
+	outs, err := client.Finalize(fd, ev)
 	if err != nil {
 		return fmt.Errorf("audit: %s: the evaluation's proof does not verify against the published key: %w", p.r.Describe(), err)
 	}
