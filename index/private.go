@@ -114,15 +114,15 @@ type keyFile struct {
 
 // privState is the loaded key and artefacts.
 type privState struct {
-	kf     keyFile
-	key    *oprf.PrivateKey
-	pub    []byte
+	kf  keyFile
+	key *oprf.PrivateKey
+	pub []byte
 	// servers holds *oprf.VerifiableServer values, each over its own copy
 	// of the key: circl's group elements normalise their coordinates in
 	// place, so one server must not evaluate in two goroutines at once.
 	servers sync.Pool
-	sets   map[Kind]*privSet
-	stamp  string // oprf.key size and mtime when loaded
+	sets    map[Kind]*privSet
+	stamp   string // oprf.key size and mtime when loaded
 }
 
 // privSet is one mapped artefact.

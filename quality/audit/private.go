@@ -29,10 +29,10 @@ import (
 // hash prefix (api/README.md, "Private lookups"). It answers whole hashes
 // (it implements hashResolver) and has no ranges.
 type Private struct {
-	r      *Remote
-	once   sync.Once
-	err    error
-	info   privateKeyInfo
+	r    *Remote
+	once sync.Once
+	err  error
+	info privateKeyInfo
 	// clients holds *oprf.VerifiableClient values, each over its own copy
 	// of the public key: circl's group elements normalise their
 	// coordinates in place, so a client serves one goroutine at a time.
