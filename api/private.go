@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cloudflare/circl/oprf"
 	"github.com/valyala/fasthttp"
 
 	"github.com/pwndex/pwndex/index"
@@ -79,10 +78,11 @@ type PrivateKeyResponse struct {
 // errPrivateBody is the cause of every malformed private request.
 var errPrivateBody = errors.New("malformed private lookup request")
 
-// ParsePrivateRequest parses and validates a private lookup body: JSON
-// with 1 to MaxPrivateBatch elements that decode to valid, non-identity
-// points of the suite's group.
-func ParsePrivateRequest(body []byte) (PrivateRequest, *oprf.EvaluationRequest, error) {
+// ParsePrivateRequest parses a private lookup body: JSON with 1 to
+// MaxPrivateBatch elements, each the base64 of a 33-byte compressed point
+// (prefix 0x02 or 0x03). Whether the point is on the curve is checked when
+// it is evaluated (index.ErrBadElement).
+func ParsePrivateRequest(body []byte) (PrivateRequest, [][]byte, error) {
 	var r PrivateRequest
 	if len(body) > maxPrivateBody {
 		return r, nil, fmt.Errorf("%w: body larger than %d bytes", errPrivateBody, maxPrivateBody)
@@ -96,24 +96,21 @@ func ParsePrivateRequest(body []byte) (PrivateRequest, *oprf.EvaluationRequest, 
 	if len(r.Elements) == 0 || len(r.Elements) > MaxPrivateBatch {
 		return r, nil, fmt.Errorf("%w: %d elements (want 1 to %d)", errPrivateBody, len(r.Elements), MaxPrivateBatch)
 	}
-	g := index.PrivateSuite.Group()
-	req := &oprf.EvaluationRequest{Elements: make([]oprf.Blinded, len(r.Elements))}
-	var buf [64]byte
+	elems := make([][]byte, len(r.Elements))
+	buf := make([]byte, 33*len(r.Elements))
 	for i, s := range r.Elements {
-		if len(s) != 44 { // base64 of 33 bytes, checked first: Decode needs room for all of s
+		// base64 of 33 bytes is 44 characters; checked first, as Decode
+		// needs room for all of s.
+		e := buf[33*i : 33*i+33 : 33*i+33]
+		if len(s) != 44 {
 			return r, nil, fmt.Errorf("%w: element %d is not a base64 compressed point", errPrivateBody, i)
 		}
-		n, err := base64.StdEncoding.Decode(buf[:], []byte(s))
-		if err != nil || n != 33 {
+		if n, err := base64.StdEncoding.Decode(e, []byte(s)); err != nil || n != 33 || (e[0] != 2 && e[0] != 3) {
 			return r, nil, fmt.Errorf("%w: element %d is not a base64 compressed point", errPrivateBody, i)
 		}
-		e := g.NewElement()
-		if err := e.UnmarshalBinary(buf[:n]); err != nil || e.IsIdentity() {
-			return r, nil, fmt.Errorf("%w: element %d is not a point of %s", errPrivateBody, i, index.PrivateSuite.Identifier())
-		}
-		req.Elements[i] = e
+		elems[i] = e
 	}
-	return r, req, nil
+	return r, elems, nil
 }
 
 // servePrivateKey answers GET /v1/private/key.
@@ -172,7 +169,7 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 	if !ok {
 		return
 	}
-	pr, req, err := ParsePrivateRequest(ctx.Request.Body())
+	pr, elems, err := ParsePrivateRequest(ctx.Request.Body())
 	if err != nil {
 		jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
@@ -183,7 +180,7 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 		rate = s.opts.DefaultRatePerMinute
 	}
 	now := time.Now()
-	for range len(req.Elements) - 1 {
+	for range len(elems) - 1 {
 		if wait, ok := s.limiter.allow(key.Name, rate, now); !ok {
 			secs := max(1, int(math.Ceil(wait.Seconds())))
 			ctx.Response.Header.SetCanonical(hRetryAfter, []byte(strconv.Itoa(secs)))
@@ -191,27 +188,17 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 			return
 		}
 	}
-	ans, err := s.ix.PrivateEvaluate(kind, pr.Prefix, pr.PrefixBits, req)
+	ans, err := s.ix.PrivateEvaluate(kind, pr.Prefix, pr.PrefixBits, elems)
 	if err != nil {
 		s.privateError(ctx, err)
 		return
 	}
 	resp := PrivateResponse{KeyID: ans.KeyID, PrefixBits: ans.Bits,
-		Evaluations: make([]string, len(ans.Evaluation.Elements)), Bucket: []PrivateEntry{}}
-	for i, e := range ans.Evaluation.Elements {
-		b, err := e.MarshalBinaryCompress()
-		if err != nil {
-			s.privateError(ctx, err)
-			return
-		}
-		resp.Evaluations[i] = base64.StdEncoding.EncodeToString(b)
+		Evaluations: make([]string, len(ans.Evaluated)), Bucket: []PrivateEntry{},
+		Proof: base64.StdEncoding.EncodeToString(ans.Proof)}
+	for i, e := range ans.Evaluated {
+		resp.Evaluations[i] = base64.StdEncoding.EncodeToString(e)
 	}
-	proof, err := ans.Evaluation.Proof.MarshalBinary()
-	if err != nil {
-		s.privateError(ctx, err)
-		return
-	}
-	resp.Proof = base64.StdEncoding.EncodeToString(proof)
 	sn := s.cache.Load()
 	sensitive := key.HasScope(ScopeSensitive)
 	for _, e := range ans.Bucket {
@@ -237,6 +224,8 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 func (s *Server) privateError(ctx *fasthttp.RequestCtx, err error) {
 	var pe *index.PrefixError
 	switch {
+	case errors.Is(err, index.ErrBadElement):
+		jsonError(ctx, fasthttp.StatusBadRequest, "A blinded element is not a point of P256-SHA256.")
 	case errors.As(err, &pe):
 		jsonError(ctx, fasthttp.StatusBadRequest, pe.Error())
 	case errors.Is(err, index.ErrNoPrivate):

@@ -358,17 +358,43 @@ func FuzzParsePrivateRequest(f *testing.F) {
 	f.Add([]byte(`{"elements":["AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAF"]}`))
 	f.Add([]byte(`[`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, req, err := ParsePrivateRequest(body)
+		r, elems, err := ParsePrivateRequest(body)
 		if err != nil {
 			return
 		}
-		if len(req.Elements) == 0 || len(req.Elements) > MaxPrivateBatch || len(req.Elements) != len(r.Elements) || r.PrefixBits < 0 || r.PrefixBits > 32 {
+		if len(elems) == 0 || len(elems) > MaxPrivateBatch || len(elems) != len(r.Elements) || r.PrefixBits < 0 || r.PrefixBits > 32 {
 			t.Fatalf("accepted %q", body)
 		}
-		for _, el := range req.Elements {
-			if el == nil || el.IsIdentity() {
-				t.Fatalf("accepted identity/nil in %q", body)
+		for _, el := range elems {
+			if len(el) != 33 || (el[0] != 2 && el[0] != 3) {
+				t.Fatalf("accepted element %x in %q", el, body)
 			}
 		}
 	})
+}
+
+// TestPrivateConcurrent runs lookups from several goroutines at once (the
+// race detector checks the shared evaluation state).
+func TestPrivateConcurrent(t *testing.T) {
+	f := getPrivateFixture(t)
+	_, base := serveIndex(t, f.ix, Options{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pc := newPrivClient(t, base, f.key)
+			for range 3 {
+				if got := pc.lookup("email", must(sha1Bytes("alice@example.com"))); !slices.Equal(got, f.emails["alice@example.com"]) {
+					t.Errorf("concurrent lookup: %v", got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func sha1Bytes(s string) ([]byte, error) {
+	h := sha1.Sum([]byte(s))
+	return h[:], nil
 }

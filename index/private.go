@@ -117,10 +117,7 @@ type privState struct {
 	kf  keyFile
 	key *oprf.PrivateKey
 	pub []byte
-	// servers holds *oprf.VerifiableServer values, each over its own copy
-	// of the key: circl's group elements normalise their coordinates in
-	// place, so one server must not evaluate in two goroutines at once.
-	servers sync.Pool
+	server  *fastServer // immutable: safe for concurrent evaluations
 	sets    map[Kind]*privSet
 	stamp   string // oprf.key size and mtime when loaded
 }
@@ -269,17 +266,8 @@ func (ix *Index) privateState() (*privState, error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	ps := &privState{kf: kf, key: key, sets: map[Kind]*privSet{}, stamp: stamp}
-	sk, err := key.MarshalBinary()
-	if err != nil {
+	if ps.server, err = newFastServer(key); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
-	}
-	ps.servers.New = func() any {
-		k := new(oprf.PrivateKey)
-		if err := k.UnmarshalBinary(PrivateSuite, sk); err != nil {
-			return err
-		}
-		srv := oprf.NewVerifiableServer(PrivateSuite, k)
-		return &srv
 	}
 	if ps.pub, err = key.Public().MarshalBinary(); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
@@ -360,16 +348,23 @@ type PrivateEntry struct {
 
 // PrivateAnswer is the server's side of one private lookup.
 type PrivateAnswer struct {
-	KeyID      string // the key that evaluated
-	Evaluation *oprf.Evaluation
-	Bits       int
-	Bucket     []PrivateEntry
+	KeyID     string   // the key that evaluated
+	Evaluated [][]byte // compressed points, in request order
+	Proof     []byte   // the DLEQ proof, c || s (64 bytes)
+	Bits      int
+	Bucket    []PrivateEntry
 }
 
-// PrivateEvaluate evaluates a batch of blinded elements with the index key
-// (with a DLEQ proof) and returns bucket `prefix` of kind k. The prefix has
-// the bit length PrivateKeyInfo publishes; a wrong one is an error.
-func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, req *oprf.EvaluationRequest) (PrivateAnswer, error) {
+// ErrBadElement is returned by PrivateEvaluate for a blinded element that
+// is not a compressed point of P-256.
+var ErrBadElement = errors.New("index: blinded element is not a compressed P-256 point")
+
+// PrivateEvaluate evaluates a batch of blinded elements (compressed P-256
+// points, 33 bytes) with the index key, with a DLEQ proof, and returns
+// bucket `prefix` of kind k. The prefix has the bit length PrivateKeyInfo
+// publishes; a wrong one is a *PrefixError, a bad element ErrBadElement.
+// An empty batch returns the bucket alone.
+func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]byte) (PrivateAnswer, error) {
 	ps, err := ix.privateState()
 	if err != nil {
 		return PrivateAnswer{}, err
@@ -386,14 +381,11 @@ func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, req *oprf.Eval
 		return PrivateAnswer{}, &PrefixError{Want: s.bits}
 	}
 	ans := PrivateAnswer{KeyID: ps.kf.KeyID, Bits: s.bits}
-	if len(req.Elements) > 0 {
-		v := ps.servers.Get()
-		srv, ok := v.(*oprf.VerifiableServer)
-		if !ok {
-			return PrivateAnswer{}, fmt.Errorf("index: OPRF key: %v", v)
+	if len(blinded) > 0 {
+		ans.Evaluated, ans.Proof, err = ps.server.evaluate(blinded, nil)
+		if errors.Is(err, errBadPoint) {
+			return PrivateAnswer{}, ErrBadElement
 		}
-		ans.Evaluation, err = srv.Evaluate(req)
-		ps.servers.Put(srv)
 		if err != nil {
 			return PrivateAnswer{}, fmt.Errorf("index: OPRF evaluation: %w", err)
 		}

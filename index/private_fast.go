@@ -1,6 +1,7 @@
 package index
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -160,4 +161,164 @@ func (f *fullEvaluator) evaluate(input []byte) ([]byte, error) {
 	h.Write(el)
 	h.Write([]byte("Finalize"))
 	return h.Sum(nil), nil
+}
+
+// The server side of a verifiable evaluation (RFC 9497 3.3.2 BlindEvaluate
+// and 2.2.1 GenerateProof with ComputeCompositesFast), on nistec as well.
+// TestFastEvaluate checks it against the RFC 9497 vectors (elements and
+// proofs, given the vector's proof randomness) and against circl's client.
+
+var (
+	p256N        = mustHex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
+	contextStr   = "OPRFV1-\x01-P256-SHA256"
+	seedDST      = []byte("Seed-" + contextStr)
+	h2sDST       = []byte("HashToScalar-" + contextStr)
+	errBadPoint  = errors.New("not a compressed P-256 point")
+	errBadScalar = errors.New("scalar out of range")
+)
+
+// hashToScalar is HashToScalar for P256-SHA256: hash_to_field with
+// expand_message_xmd (48 bytes) reduced modulo the group order.
+func hashToScalar(msg []byte) [32]byte {
+	b := expandXMD48(msg, h2sDST)
+	v := new(big.Int).SetBytes(b[:])
+	v.Mod(v, p256N)
+	var out [32]byte
+	v.FillBytes(out[:])
+	return out
+}
+
+// expandXMD48 is expand_message_xmd with SHA-256 for 48 bytes.
+func expandXMD48(msg, dst []byte) [48]byte {
+	dstPrime := append(append([]byte{}, dst...), byte(len(dst)))
+	h := sha256.New()
+	var zpad [64]byte
+	h.Write(zpad[:])
+	h.Write(msg)
+	h.Write([]byte{0, 48, 0})
+	h.Write(dstPrime)
+	b0 := h.Sum(nil)
+	h.Reset()
+	h.Write(b0)
+	h.Write([]byte{1})
+	h.Write(dstPrime)
+	b1 := h.Sum(nil)
+	var x [32]byte
+	for j := range x {
+		x[j] = b0[j] ^ b1[j]
+	}
+	h.Reset()
+	h.Write(x[:])
+	h.Write([]byte{2})
+	h.Write(dstPrime)
+	b2 := h.Sum(nil)
+	var out [48]byte
+	copy(out[:], b1)
+	copy(out[32:], b2[:16])
+	return out
+}
+
+func appendLen(dst, b []byte) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(b)))
+	return append(dst, b...)
+}
+
+// fastServer evaluates blinded elements with the key k (32 bytes) and
+// proves it with a DLEQ proof against the public key pk (compressed).
+type fastServer struct {
+	k    []byte
+	kInt *big.Int
+	pk   []byte
+}
+
+func newFastServer(key *oprf.PrivateKey) (*fastServer, error) {
+	k, err := key.MarshalBinary()
+	if err != nil || len(k) != 32 {
+		return nil, errors.New("index: OPRF key is not a P-256 scalar")
+	}
+	pk, err := nistec.NewP256Point().ScalarBaseMult(k)
+	if err != nil {
+		return nil, err
+	}
+	return &fastServer{k: k, kInt: new(big.Int).SetBytes(k), pk: pk.BytesCompressed()}, nil
+}
+
+// evaluate returns the evaluated elements (compressed) of the blinded
+// elements (compressed, validated here) and the proof c || s. r is the
+// proof randomness (32 bytes, < n); nil draws it at random.
+func (f *fastServer) evaluate(blinded [][]byte, r []byte) (evals [][]byte, proof []byte, err error) {
+	cs := make([]*nistec.P256Point, len(blinded))
+	evals = make([][]byte, len(blinded))
+	for i, b := range blinded {
+		if len(b) != 33 {
+			return nil, nil, errBadPoint
+		}
+		if cs[i], err = nistec.NewP256Point().SetBytes(b); err != nil {
+			return nil, nil, errBadPoint
+		}
+		d, err := nistec.NewP256Point().ScalarMult(cs[i], f.k)
+		if err != nil {
+			return nil, nil, err
+		}
+		evals[i] = d.BytesCompressed()
+	}
+	// ComputeCompositesFast.
+	seedT := appendLen(nil, f.pk)
+	seedT = appendLen(seedT, seedDST)
+	seed := sha256.Sum256(seedT)
+	m := nistec.NewP256Point() // the identity
+	var t []byte
+	for i := range cs {
+		t = appendLen(t[:0], seed[:])
+		t = binary.BigEndian.AppendUint16(t, uint16(i))
+		t = appendLen(t, blinded[i])
+		t = appendLen(t, evals[i])
+		t = append(t, "Composite"...)
+		di := hashToScalar(t)
+		p, err := nistec.NewP256Point().ScalarMult(cs[i], di[:])
+		if err != nil {
+			return nil, nil, err
+		}
+		m.Add(m, p)
+	}
+	z, err := nistec.NewP256Point().ScalarMult(m, f.k)
+	if err != nil {
+		return nil, nil, err
+	}
+	// GenerateProof.
+	var rb [32]byte
+	if r != nil {
+		if len(r) != 32 || new(big.Int).SetBytes(r).Cmp(p256N) >= 0 {
+			return nil, nil, errBadScalar
+		}
+		copy(rb[:], r)
+	} else {
+		var wide [48]byte
+		if _, err := rand.Read(wide[:]); err != nil {
+			return nil, nil, err
+		}
+		new(big.Int).Mod(new(big.Int).SetBytes(wide[:]), p256N).FillBytes(rb[:])
+	}
+	t2, err := nistec.NewP256Point().ScalarBaseMult(rb[:])
+	if err != nil {
+		return nil, nil, err
+	}
+	t3, err := nistec.NewP256Point().ScalarMult(m, rb[:])
+	if err != nil {
+		return nil, nil, err
+	}
+	t = appendLen(t[:0], f.pk)
+	t = appendLen(t, m.BytesCompressed())
+	t = appendLen(t, z.BytesCompressed())
+	t = appendLen(t, t2.BytesCompressed())
+	t = appendLen(t, t3.BytesCompressed())
+	t = append(t, "Challenge"...)
+	c := hashToScalar(t)
+	s := new(big.Int).Mul(new(big.Int).SetBytes(c[:]), f.kInt)
+	s.Sub(new(big.Int).SetBytes(rb[:]), s)
+	s.Mod(s, p256N)
+	proof = make([]byte, 64)
+	copy(proof, c[:])
+	s.FillBytes(proof[32:])
+	return evals, proof, nil
 }

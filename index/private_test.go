@@ -39,6 +39,7 @@ type rfcVector struct {
 		Output            string `json:"Output"`
 		Proof             struct {
 			Proof string `json:"proof"`
+			R     string `json:"r"`
 		} `json:"Proof"`
 	} `json:"vectors"`
 }
@@ -234,11 +235,24 @@ func privLookup(t *testing.T, ix *Index, k Kind, inputs [][]byte) (found [][]Bre
 		if bits > 0 {
 			prefix = binary.BigEndian.Uint32(sum[:4]) >> (32 - bits)
 		}
-		ans, err := ix.PrivateEvaluate(k, prefix, bits, req)
+		el, _ := req.Elements[0].MarshalBinaryCompress()
+		ans, err := ix.PrivateEvaluate(k, prefix, bits, [][]byte{el})
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs, err := c.Finalize(fd, ans.Evaluation)
+		g := PrivateSuite.Group()
+		ev := &oprf.Evaluation{Proof: new(dleq.Proof)}
+		for _, b := range ans.Evaluated {
+			e := g.NewElement()
+			if err := e.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			ev.Elements = append(ev.Elements, e)
+		}
+		if err := ev.Proof.UnmarshalBinary(g, ans.Proof); err != nil {
+			t.Fatal(err)
+		}
+		outs, err := c.Finalize(fd, ev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +278,7 @@ func bucketValues(t *testing.T, ix *Index, k Kind, in []byte) [][PrivateValueLen
 	if b := info.Bits[k]; b > 0 {
 		prefix = binary.BigEndian.Uint32(sum[:4]) >> (32 - b)
 	}
-	ans, err := ix.PrivateEvaluate(k, prefix, info.Bits[k], &oprf.EvaluationRequest{})
+	ans, err := ix.PrivateEvaluate(k, prefix, info.Bits[k], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +299,7 @@ func TestPrivateDeriveAndRotate(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("oprf.key mode %v, want 0600", st.Mode().Perm())
 	}
-	if _, err := ix.PrivateEvaluate(KindEmail, 0, 0, &oprf.EvaluationRequest{}); err != nil {
+	if _, err := ix.PrivateEvaluate(KindEmail, 0, 0, nil); err != nil {
 		t.Fatalf("empty index: %v", err)
 	}
 	// 1,200 e-mail addresses in two breaches, 40 credential pairs in one.
@@ -319,7 +333,7 @@ func TestPrivateDeriveAndRotate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := ix.PrivateEvaluate(KindEmail, 0, 0, &oprf.EvaluationRequest{}); !errors.Is(err, ErrNoPrivate) {
+	if _, err := ix.PrivateEvaluate(KindEmail, 0, 0, nil); !errors.Is(err, ErrNoPrivate) {
 		t.Fatalf("before DerivePrivate: err %v, want ErrNoPrivate", err)
 	}
 	if err := ix.DerivePrivate(context.Background()); err != nil {
@@ -443,6 +457,126 @@ func TestFastFullEvaluate(t *testing.T) {
 			if err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("input %x: %x (%v), circl says %x", in, got, err, want)
 			}
+		}
+	}
+}
+
+// TestFastEvaluate checks the nistec-based BlindEvaluate and proof: the
+// RFC 9497 VOPRF vectors reproduce exactly (with the vector's proof
+// randomness), circl's verifiable client accepts its answers and gets the
+// FullEvaluate outputs, and bad points are refused.
+func TestFastEvaluate(t *testing.T) {
+	raw, err := os.ReadFile("testdata/rfc9497-p256.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suites []rfcVector
+	if err := json.Unmarshal(raw, &suites); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, sv := range suites {
+		if sv.Mode != oprf.VerifiableMode {
+			continue
+		}
+		key, err := oprf.DeriveKey(PrivateSuite, sv.Mode, unhex(t, sv.Seed), unhex(t, sv.KeyInfo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := newFastServer(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hex.EncodeToString(fs.pk) != sv.PkSm {
+			t.Fatalf("public key %x, want %s", fs.pk, sv.PkSm)
+		}
+		for i, v := range sv.Vectors {
+			evals, proof, err := fs.evaluate(unhexList(t, v.BlindedElement), unhex(t, v.Proof.R))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := unhexList(t, v.EvaluationElement)
+			for j := range evals {
+				if !bytes.Equal(evals[j], want[j]) {
+					t.Fatalf("vector %d element %d: %x, want %x", i, j, evals[j], want[j])
+				}
+			}
+			if hex.EncodeToString(proof) != v.Proof.Proof {
+				t.Fatalf("vector %d proof %x, want %s", i, proof, v.Proof.Proof)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no VOPRF vector")
+	}
+	key, err := oprf.GenerateKey(PrivateSuite, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := newFastServer(key)
+	fe, _ := newFullEvaluator(key)
+	c := oprf.NewVerifiableClient(PrivateSuite, key.Public())
+	g := PrivateSuite.Group()
+	for _, batch := range []int{1, 2, 7} {
+		inputs := make([][]byte, batch)
+		for i := range inputs {
+			inputs[i] = make([]byte, 20)
+			rand.Read(inputs[i])
+		}
+		fd, req, err := c.Blind(inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blinded [][]byte
+		for _, e := range req.Elements {
+			b, _ := e.MarshalBinaryCompress()
+			blinded = append(blinded, b)
+		}
+		evals, proof, err := fs.evaluate(blinded, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &oprf.Evaluation{Proof: new(dleq.Proof)}
+		for _, b := range evals {
+			e := g.NewElement()
+			if err := e.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			ev.Elements = append(ev.Elements, e)
+		}
+		if err := ev.Proof.UnmarshalBinary(g, proof); err != nil {
+			t.Fatal(err)
+		}
+		outs, err := c.Finalize(fd, ev)
+		if err != nil {
+			t.Fatalf("batch %d: circl rejects the proof: %v", batch, err)
+		}
+		for i := range outs {
+			want, _ := fe.evaluate(inputs[i])
+			if !bytes.Equal(outs[i], want) {
+				t.Fatalf("batch %d output %d differs from FullEvaluate", batch, i)
+			}
+		}
+		// Another key's proof must not verify.
+		other, _ := oprf.GenerateKey(PrivateSuite, rand.Reader)
+		ofs, _ := newFastServer(other)
+		oevals, oproof, _ := ofs.evaluate(blinded, nil)
+		oev := &oprf.Evaluation{Proof: new(dleq.Proof)}
+		for _, b := range oevals {
+			e := g.NewElement()
+			e.UnmarshalBinary(b)
+			oev.Elements = append(oev.Elements, e)
+		}
+		oev.Proof.UnmarshalBinary(g, oproof)
+		if _, err := c.Finalize(fd, oev); err == nil {
+			t.Fatal("an evaluation under another key verified")
+		}
+	}
+	xIsP := append([]byte{2}, unhex(t, "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff")...)
+	for _, bad := range [][]byte{nil, {0}, xIsP, append([]byte{4}, make([]byte, 32)...)} {
+		if _, _, err := fs.evaluate([][]byte{bad}, nil); err == nil {
+			t.Errorf("accepted %x", bad)
 		}
 	}
 }
