@@ -114,12 +114,12 @@ type keyFile struct {
 
 // privState is the loaded key and artefacts.
 type privState struct {
-	kf  keyFile
-	key *oprf.PrivateKey
-	pub []byte
-	server  *fastServer // immutable: safe for concurrent evaluations
-	sets    map[Kind]*privSet
-	stamp   string // oprf.key size and mtime when loaded
+	kf     keyFile
+	key    *oprf.PrivateKey
+	pub    []byte
+	server *fastServer // immutable: safe for concurrent evaluations
+	sets   map[Kind]*privSet
+	stamp  string // oprf.key size and mtime when loaded
 }
 
 // privSet is one mapped artefact.
