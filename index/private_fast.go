@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -321,4 +322,172 @@ func (f *fastServer) evaluate(blinded [][]byte, r []byte) (evals [][]byte, proof
 	copy(proof, c[:])
 	s.FillBytes(proof[32:])
 	return evals, proof, nil
+}
+
+// PrivateClient is the client side of a private lookup (RFC 9497 VOPRF,
+// P256-SHA256) on nistec: Blind, then Finalize, which verifies the
+// server's DLEQ proof against the published key before unblinding.
+// TestPrivateClient checks it against the RFC 9497 vectors and circl's
+// server. It is safe for concurrent use.
+type PrivateClient struct {
+	pk []byte // compressed public key
+	pt *nistec.P256Point
+}
+
+// PrivateBlinding holds what Finalize needs from Blind. It holds the
+// inputs: keep it in memory only.
+type PrivateBlinding struct {
+	inputs  [][]byte
+	blinds  [][32]byte
+	blinded [][]byte
+}
+
+// NewPrivateClient returns a client for the compressed public key pk
+// (GET /v1/private/key).
+func NewPrivateClient(pk []byte) (*PrivateClient, error) {
+	if len(pk) != 33 {
+		return nil, errBadPoint
+	}
+	pt, err := nistec.NewP256Point().SetBytes(pk)
+	if err != nil {
+		return nil, errBadPoint
+	}
+	return &PrivateClient{pk: append([]byte(nil), pk...), pt: pt}, nil
+}
+
+// Blind blinds inputs with fresh random scalars and returns the blinded
+// elements (compressed points) to send.
+func (c *PrivateClient) Blind(inputs [][]byte) (*PrivateBlinding, [][]byte, error) {
+	return c.blind(inputs, nil)
+}
+
+// blind is Blind with given scalars (tests).
+func (c *PrivateClient) blind(inputs [][]byte, blinds [][32]byte) (*PrivateBlinding, [][]byte, error) {
+	b := &PrivateBlinding{inputs: inputs, blinds: make([][32]byte, len(inputs)), blinded: make([][]byte, len(inputs))}
+	for i, in := range inputs {
+		if blinds != nil {
+			b.blinds[i] = blinds[i]
+		} else {
+			var wide [48]byte
+			for {
+				if _, err := rand.Read(wide[:]); err != nil {
+					return nil, nil, err
+				}
+				v := new(big.Int).Mod(new(big.Int).SetBytes(wide[:]), p256N)
+				if v.Sign() != 0 {
+					v.FillBytes(b.blinds[i][:])
+					break
+				}
+			}
+		}
+		p, err := hashToGroup(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := p.ScalarMult(p, b.blinds[i][:]); err != nil {
+			return nil, nil, err
+		}
+		b.blinded[i] = p.BytesCompressed()
+	}
+	return b, b.blinded, nil
+}
+
+// ErrPrivateProof is returned by Finalize when the server's proof does not
+// verify against the published key.
+var ErrPrivateProof = errors.New("index: the evaluation's proof does not verify against the published key")
+
+// Finalize verifies the proof of the evaluated elements (compressed
+// points, one per blinded element) and returns the OPRF outputs.
+func (c *PrivateClient) Finalize(b *PrivateBlinding, evals [][]byte, proof []byte) ([][]byte, error) {
+	if len(evals) != len(b.blinded) || len(proof) != 64 {
+		return nil, ErrPrivateProof
+	}
+	cScalar, sScalar := proof[:32], proof[32:]
+	if new(big.Int).SetBytes(cScalar).Cmp(p256N) >= 0 || new(big.Int).SetBytes(sScalar).Cmp(p256N) >= 0 {
+		return nil, ErrPrivateProof
+	}
+	ds := make([]*nistec.P256Point, len(evals))
+	seedT := appendLen(nil, c.pk)
+	seedT = appendLen(seedT, seedDST)
+	seed := sha256.Sum256(seedT)
+	m, z := nistec.NewP256Point(), nistec.NewP256Point()
+	var t []byte
+	for i := range evals {
+		if len(evals[i]) != 33 {
+			return nil, ErrPrivateProof
+		}
+		var err error
+		if ds[i], err = nistec.NewP256Point().SetBytes(evals[i]); err != nil {
+			return nil, ErrPrivateProof
+		}
+		ci, err := nistec.NewP256Point().SetBytes(b.blinded[i])
+		if err != nil {
+			return nil, err
+		}
+		t = appendLen(t[:0], seed[:])
+		t = binary.BigEndian.AppendUint16(t, uint16(i))
+		t = appendLen(t, b.blinded[i])
+		t = appendLen(t, evals[i])
+		t = append(t, "Composite"...)
+		di := hashToScalar(t)
+		if _, err := ci.ScalarMult(ci, di[:]); err != nil {
+			return nil, err
+		}
+		m.Add(m, ci)
+		dd, err := nistec.NewP256Point().ScalarMult(ds[i], di[:])
+		if err != nil {
+			return nil, err
+		}
+		z.Add(z, dd)
+	}
+	// t2 = s*G + c*pk, t3 = s*M + c*Z.
+	t2, err := nistec.NewP256Point().ScalarBaseMult(sScalar)
+	if err != nil {
+		return nil, err
+	}
+	cpk, err := nistec.NewP256Point().ScalarMult(c.pt, cScalar)
+	if err != nil {
+		return nil, err
+	}
+	t2.Add(t2, cpk)
+	t3, err := nistec.NewP256Point().ScalarMult(m, sScalar)
+	if err != nil {
+		return nil, err
+	}
+	cz, err := nistec.NewP256Point().ScalarMult(z, cScalar)
+	if err != nil {
+		return nil, err
+	}
+	t3.Add(t3, cz)
+	t = appendLen(t[:0], c.pk)
+	t = appendLen(t, m.BytesCompressed())
+	t = appendLen(t, z.BytesCompressed())
+	t = appendLen(t, t2.BytesCompressed())
+	t = appendLen(t, t3.BytesCompressed())
+	t = append(t, "Challenge"...)
+	if want := hashToScalar(t); !bytes.Equal(want[:], cScalar) {
+		return nil, ErrPrivateProof
+	}
+	outs := make([][]byte, len(evals))
+	for i := range evals {
+		inv := new(big.Int).ModInverse(new(big.Int).SetBytes(b.blinds[i][:]), p256N)
+		var ib [32]byte
+		inv.FillBytes(ib[:])
+		n, err := ds[i].ScalarMult(ds[i], ib[:])
+		if err != nil {
+			return nil, err
+		}
+		el := n.BytesCompressed()
+		h := sha256.New()
+		var l [2]byte
+		binary.BigEndian.PutUint16(l[:], uint16(len(b.inputs[i])))
+		h.Write(l[:])
+		h.Write(b.inputs[i])
+		binary.BigEndian.PutUint16(l[:], uint16(len(el)))
+		h.Write(l[:])
+		h.Write(el)
+		h.Write([]byte("Finalize"))
+		outs[i] = h.Sum(nil)
+	}
+	return outs, nil
 }

@@ -580,3 +580,103 @@ func TestFastEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateClient checks the nistec client: the RFC 9497 VOPRF vectors
+// (blinded elements from the vector's blinds, outputs from the vector's
+// evaluations and proofs), circl's server as the other side, and the
+// refusal of proofs made with another key or altered.
+func TestPrivateClient(t *testing.T) {
+	raw, err := os.ReadFile("testdata/rfc9497-p256.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suites []rfcVector
+	if err := json.Unmarshal(raw, &suites); err != nil {
+		t.Fatal(err)
+	}
+	for _, sv := range suites {
+		if sv.Mode != oprf.VerifiableMode {
+			continue
+		}
+		c, err := NewPrivateClient(unhex(t, sv.PkSm))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range sv.Vectors {
+			var blinds [][32]byte
+			for _, b := range unhexList(t, v.Blind) {
+				blinds = append(blinds, [32]byte(b))
+			}
+			st, blinded, err := c.blind(unhexList(t, v.Input), blinds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, b := range unhexList(t, v.BlindedElement) {
+				if !bytes.Equal(blinded[j], b) {
+					t.Fatalf("vector %d: blinded %x, want %x", i, blinded[j], b)
+				}
+			}
+			outs, err := c.Finalize(st, unhexList(t, v.EvaluationElement), unhex(t, v.Proof.Proof))
+			if err != nil {
+				t.Fatalf("vector %d: %v", i, err)
+			}
+			for j, o := range unhexList(t, v.Output) {
+				if !bytes.Equal(outs[j], o) {
+					t.Fatalf("vector %d: output %x, want %x", i, outs[j], o)
+				}
+			}
+			bad := unhex(t, v.Proof.Proof)
+			bad[63] ^= 1
+			if _, err := c.Finalize(st, unhexList(t, v.EvaluationElement), bad); err == nil {
+				t.Fatalf("vector %d: an altered proof verified", i)
+			}
+		}
+	}
+	key, _ := oprf.GenerateKey(PrivateSuite, rand.Reader)
+	pk, _ := key.Public().MarshalBinary()
+	c, err := NewPrivateClient(pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := oprf.NewVerifiableServer(PrivateSuite, key)
+	g := PrivateSuite.Group()
+	inputs := [][]byte{[]byte("a"), make([]byte, 20), []byte("user@example.fr")}
+	st, blinded, err := c.Blind(inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &oprf.EvaluationRequest{}
+	for _, b := range blinded {
+		e := g.NewElement()
+		if err := e.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		req.Elements = append(req.Elements, e)
+	}
+	ev, err := srv.Evaluate(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evals [][]byte
+	for _, e := range ev.Elements {
+		b, _ := e.MarshalBinaryCompress()
+		evals = append(evals, b)
+	}
+	proof, _ := ev.Proof.MarshalBinary()
+	outs, err := c.Finalize(st, evals, proof)
+	if err != nil {
+		t.Fatalf("circl's proof: %v", err)
+	}
+	for i := range inputs {
+		want, _ := srv.FullEvaluate(inputs[i])
+		if !bytes.Equal(outs[i], want) {
+			t.Fatalf("output %d differs from circl's FullEvaluate", i)
+		}
+	}
+	other, _ := oprf.GenerateKey(PrivateSuite, rand.Reader)
+	ofs, _ := newFastServer(other)
+	oevals, oproof, _ := ofs.evaluate(blinded, nil)
+	if _, err := c.Finalize(st, oevals, oproof); !errors.Is(err, ErrPrivateProof) {
+		t.Fatalf("another key's evaluation: %v, want ErrPrivateProof", err)
+	}
+}

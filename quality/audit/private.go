@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudflare/circl/oprf"
-	"github.com/cloudflare/circl/zk/dleq"
 	"github.com/valyala/fasthttp"
 
 	"github.com/pwndex/pwndex/index"
@@ -33,10 +31,9 @@ type Private struct {
 	once sync.Once
 	err  error
 	info privateKeyInfo
-	// clients holds *oprf.VerifiableClient values, each over its own copy
-	// of the public key: circl's group elements normalise their
-	// coordinates in place, so a client serves one goroutine at a time.
-	clients sync.Pool
+	// client blinds and finalizes (index.PrivateClient, safe for
+	// concurrent use).
+	client *index.PrivateClient
 	// Requests counts the POSTs made (for reports and benchmarks).
 	Requests atomic.Int64
 	// Bytes counts request and response body bytes.
@@ -118,7 +115,7 @@ func (p *Private) init(ctx context.Context) error {
 		}
 		pk, err := base64.StdEncoding.DecodeString(p.info.PublicKey)
 		if err == nil {
-			err = new(oprf.PublicKey).UnmarshalBinary(index.PrivateSuite, pk)
+			p.client, err = index.NewPrivateClient(pk)
 		}
 		if err != nil {
 			p.err = fmt.Errorf("audit: %s: bad private public key: %w", p.r.Describe(), err)
@@ -126,14 +123,6 @@ func (p *Private) init(ctx context.Context) error {
 		}
 		if p.info.MaxBatch <= 0 {
 			p.info.MaxBatch = 1
-		}
-		p.clients.New = func() any {
-			pub := new(oprf.PublicKey)
-			if err := pub.UnmarshalBinary(index.PrivateSuite, pk); err != nil {
-				return nil // checked above: cannot happen
-			}
-			c := oprf.NewVerifiableClient(index.PrivateSuite, pub)
-			return &c
 		}
 	})
 	return p.err
@@ -220,18 +209,12 @@ func (p *Private) lookupBatch(ctx context.Context, k index.Kind, bucket uint32, 
 	for i, j := range idx {
 		inputs[i] = hashes[j][:]
 	}
-	client := p.clients.Get().(*oprf.VerifiableClient)
-	defer p.clients.Put(client)
-	fd, req, err := client.Blind(inputs)
+	st, blinded, err := p.client.Blind(inputs)
 	if err != nil {
 		return fmt.Errorf("audit: OPRF blind: %w", err)
 	}
-	elems := make([]string, len(req.Elements))
-	for i, e := range req.Elements {
-		b, err := e.MarshalBinaryCompress()
-		if err != nil {
-			return fmt.Errorf("audit: OPRF blind: %w", err)
-		}
+	elems := make([]string, len(blinded))
+	for i, b := range blinded {
 		elems[i] = base64.StdEncoding.EncodeToString(b)
 	}
 	body, _ := json.Marshal(struct {
@@ -253,29 +236,19 @@ func (p *Private) lookupBatch(ctx context.Context, k index.Kind, bucket uint32, 
 	if len(ans.Evaluations) != len(idx) {
 		return fmt.Errorf("audit: %s: %d evaluations for %d elements", p.r.Describe(), len(ans.Evaluations), len(idx))
 	}
-	g := index.PrivateSuite.Group()
-	ev := &oprf.Evaluation{Elements: make([]oprf.Evaluated, len(idx)), Proof: new(dleq.Proof)}
-	for i, s := range ans.Evaluations {
-		b, err := base64.StdEncoding.DecodeString(s)
-		e := g.NewElement()
-		if err == nil {
-			err = e.UnmarshalBinary(b)
-		}
-		if err != nil {
+	evals := make([][]byte, len(ans.Evaluations))
+	for i, e := range ans.Evaluations {
+		if evals[i], err = base64.StdEncoding.DecodeString(e); err != nil {
 			return fmt.Errorf("audit: %s: bad evaluation: %w", p.r.Describe(), err)
 		}
-		ev.Elements[i] = e
 	}
-	pb, err := base64.StdEncoding.DecodeString(ans.Proof)
-	if err == nil {
-		err = ev.Proof.UnmarshalBinary(g, pb)
-	}
+	proof, err := base64.StdEncoding.DecodeString(ans.Proof)
 	if err != nil {
 		return fmt.Errorf("audit: %s: bad proof: %w", p.r.Describe(), err)
 	}
-	outs, err := client.Finalize(fd, ev)
+	outs, err := p.client.Finalize(st, evals, proof)
 	if err != nil {
-		return fmt.Errorf("audit: %s: the evaluation's proof does not verify against the published key: %w", p.r.Describe(), err)
+		return fmt.Errorf("audit: %s: %w", p.r.Describe(), err)
 	}
 	vb := p.info.ValueBytes
 	for _, e := range ans.Bucket {
