@@ -30,6 +30,7 @@ import (
 type privFixture struct {
 	ix         *index.Index
 	key, slow  string              // API keys: generous rate, 5 a minute
+	auditor    string              // API key with the audit scope
 	emails     map[string][]string // normalised address -> breach Names
 	phones     map[string][]string
 	creds      map[[2]string][]string // (normalised address, password) -> breach Names
@@ -126,6 +127,9 @@ func buildPrivateFixture(dir string) (*privFixture, error) {
 		return nil, err
 	}
 	if f.key, err = ix.CreateAPIKey(index.APIKey{Name: "private", Scopes: []string{ScopeRange}, RatePerMinute: 1_000_000}); err != nil {
+		return nil, err
+	}
+	if f.auditor, err = ix.CreateAPIKey(index.APIKey{Name: "auditor", Scopes: []string{ScopeAudit}, RatePerMinute: 1000}); err != nil {
 		return nil, err
 	}
 	if f.slow, err = ix.CreateAPIKey(index.APIKey{Name: "slow", Scopes: []string{ScopeRange}, RatePerMinute: 5}); err != nil {
@@ -281,6 +285,7 @@ func TestPrivateBadRequests(t *testing.T) {
 		{"wrong prefix length", "POST", "/v1/private/email", js(map[string]any{"prefix": 1, "prefixBits": 6, "elements": []string{ge}}), f.key, 400},
 		{"prefix too large", "POST", "/v1/private/email", js(map[string]any{"prefix": 4, "prefixBits": 2, "elements": []string{ge}}), f.key, 400},
 		{"negative prefix", "POST", "/v1/private/email", `{"prefix":-1,"prefixBits":2,"elements":["` + ge + `"]}`, f.key, 400},
+		{"no credential pairs through /v1/audit", "POST", "/v1/audit?kind=credential", fmt.Sprintf("%X\n", credHash("alice@example.com", "hunter2")), f.auditor, 400},
 		{"rate: 6 evaluations on a 5/min key", "POST", "/v1/private/email", js(map[string]any{"prefix": 1, "prefixBits": 2, "elements": []string{ge, ge, ge, ge, ge, ge}}), f.slow, 429},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
