@@ -114,12 +114,13 @@ type keyFile struct {
 
 // privState is the loaded key and artefacts.
 type privState struct {
-	kf     keyFile
-	key    *oprf.PrivateKey
-	pub    []byte
-	server *fastServer // immutable: safe for concurrent evaluations
-	sets   map[Kind]*privSet
-	stamp  string // oprf.key size and mtime when loaded
+	kf      keyFile
+	key     *oprf.PrivateKey
+	pub     []byte
+	server  *fastServer // immutable: safe for concurrent evaluations
+	sets    map[Kind]*privSet
+	stamp   string    // oprf.key size, mtime and inode when loaded
+	retired time.Time // when a newer state replaced it
 }
 
 // privSet is one mapped artefact.
@@ -284,9 +285,20 @@ func (ix *Index) privateState() (*privState, error) {
 		}
 		ps.sets[k] = s
 	}
-	// The previous state's mappings stay valid for readers that hold
-	// slices of them; they are released when the index closes.
+	// A lookup may still be reading the previous state's mappings (it
+	// copies what it returns): they are unmapped at a later reload, once
+	// retired for a minute, or when the index closes.
+	kept := ix.privOld[:0]
+	for _, p := range ix.privOld {
+		if now.Sub(p.retired) > time.Minute {
+			p.close()
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	ix.privOld = kept
 	if ix.priv != nil {
+		ix.priv.retired = now
 		ix.privOld = append(ix.privOld, ix.priv)
 	}
 	ix.priv = ps
