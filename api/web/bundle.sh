@@ -2,7 +2,8 @@
 # Bundles src/private.js with @cloudflare/voprf-ts into private.js, the
 # embedded script of the check page's private e-mail lookup. Needs, in
 # $PWNDEX_NPM_DIR (default ../../.ci/npm):
-#   npm install --prefix "$PWNDEX_NPM_DIR" @cloudflare/voprf-ts@1.0.0 esbuild@0.28.2
+#   npm install --prefix "$PWNDEX_NPM_DIR" --no-save hibp@15.2.1 @cloudflare/voprf-ts@1.0.0 esbuild@0.28.2
+# (one command: npm install --no-save prunes packages it was not given).
 # Run it after editing src/private.js and commit private.js with it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
