@@ -45,8 +45,8 @@ type PrivateRequest struct {
 
 // PrivateEntry is one keyed value of a bucket and the breaches it is in.
 type PrivateEntry struct {
-	Value    string   `json:"v"` // base64 of the first index.PrivateValueLen bytes of the OPRF output
-	Breaches []string `json:"b"` // breach Names
+	Value    string           `json:"v"` // base64 of the first index.PrivateValueLen bytes of the OPRF output
+	Breaches []index.BreachID `json:"b"` // breach IDs, named in PrivateResponse.Breaches
 }
 
 // PrivateResponse is the JSON answer of POST /v1/private/{kind}.
@@ -56,6 +56,8 @@ type PrivateResponse struct {
 	Evaluations []string       `json:"evaluations"` // base64 compressed points, in request order
 	Proof       string         `json:"proof"`       // base64 of the 64-byte DLEQ proof (c, s)
 	Bucket      []PrivateEntry `json:"bucket"`
+	// Breaches names the breach IDs of the bucket (decimal ID -> Name).
+	Breaches map[string]string `json:"breaches"`
 }
 
 // PrivateKind describes one kind in GET /v1/private/key.
@@ -201,18 +203,22 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 	}
 	sn := s.cache.Load()
 	sensitive := key.HasScope(ScopeSensitive)
+	resp.Breaches = map[string]string{}
 	for _, e := range ans.Bucket {
-		var names []string
+		var ids []index.BreachID
 		for _, id := range e.Breaches {
 			q, known := sn.names[id]
 			if !known || (sn.sensitive[id] && !sensitive) {
 				continue
 			}
-			n, _ := strconv.Unquote(string(q))
-			names = append(names, n)
+			key := strconv.FormatUint(uint64(id), 10)
+			if _, done := resp.Breaches[key]; !done {
+				resp.Breaches[key], _ = strconv.Unquote(string(q))
+			}
+			ids = append(ids, id)
 		}
-		if len(names) > 0 {
-			resp.Bucket = append(resp.Bucket, PrivateEntry{base64.StdEncoding.EncodeToString(e.Value[:]), names})
+		if len(ids) > 0 {
+			resp.Bucket = append(resp.Bucket, PrivateEntry{base64.StdEncoding.EncodeToString(e.Value[:]), ids})
 		}
 	}
 	b, _ := json.Marshal(resp)

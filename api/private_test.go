@@ -209,7 +209,16 @@ func (pc *privClient) lookup(kind string, input []byte) []string {
 	want := base64.StdEncoding.EncodeToString(outs[0][:index.PrivateValueLen])
 	for _, e := range ans.Bucket {
 		if e.Value == want {
-			return e.Breaches
+			var names []string
+			for _, id := range e.Breaches {
+				n, ok := ans.Breaches[fmt.Sprint(id)]
+				if !ok {
+					t.Fatalf("breach ID %d not named in %v", id, ans.Breaches)
+				}
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			return names
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,8 +62,9 @@ type privateAnswer struct {
 	Proof       string   `json:"proof"`
 	Bucket      []struct {
 		V string   `json:"v"`
-		B []string `json:"b"`
+		B []uint32 `json:"b"` // breach IDs, named in Breaches
 	} `json:"bucket"`
+	Breaches map[string]string `json:"breaches"` // decimal ID -> Name
 }
 
 // NewPrivate returns a private Lookup for the server at opts.BaseURL.
@@ -257,9 +259,18 @@ func (p *Private) lookupBatch(ctx context.Context, k index.Kind, bucket uint32, 
 			continue
 		}
 		for i, o := range outs {
-			if bytes.Equal(o[:vb], v) {
-				out[idx[i]] = e.B
+			if !bytes.Equal(o[:vb], v) {
+				continue
 			}
+			names := make([]string, 0, len(e.B))
+			for _, id := range e.B {
+				n, ok := ans.Breaches[strconv.FormatUint(uint64(id), 10)]
+				if !ok {
+					return fmt.Errorf("audit: %s: breach ID %d not named in the answer", p.r.Describe(), id)
+				}
+				names = append(names, n)
+			}
+			out[idx[i]] = names
 		}
 	}
 	return nil

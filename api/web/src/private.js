@@ -80,5 +80,5 @@ export async function checkEmail(email, apiKey) {
   const [output] = await client.finalize(finData, evaluation); // throws if the proof does not verify
   const want = b64(output.subarray(0, key.valueBytes));
   const hit = ans.bucket.find((e) => e.v === want);
-  return hit ? hit.b : [];
+  return hit ? hit.b.map((id) => ans.breaches[String(id)]) : [];
 }

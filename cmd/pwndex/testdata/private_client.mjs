@@ -75,7 +75,7 @@ for (const q of req.queries) {
   const [output] = await client.finalize(finData, new Evaluation(Oprf.Mode.VOPRF, evaluated, proof));
   const want = b64(output.subarray(0, key.valueBytes));
   const hit = ans.bucket.find((e) => e.v === want);
-  out.results.push(hit ? hit.b : null);
+  out.results.push(hit ? hit.b.map((id) => ans.breaches[String(id)]).sort() : null);
   out.elements.push(elements);
 }
 process.stdout.write(JSON.stringify(out));
