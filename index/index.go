@@ -59,6 +59,9 @@ type Index struct {
 	priv        *privState
 	privOld     []*privState
 	privChecked time.Time
+	// privEvaluated counts the keyed values computed by derivations
+	// (tests check that unchanged records are reused).
+	privEvaluated atomic.Int64
 }
 
 // view is an immutable snapshot of the committed index.

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,6 +34,11 @@ import (
 //
 //	<dir>/oprf.key                            the key and the list of live artefacts (JSON, mode 0600)
 //	<dir>/private/<gen>-<keyID>.opr           one artefact per kind, named after its generation
+//	<dir>/private/<gen>-<keyID>.vals          its sidecar: (hash, value) pairs in hash order
+//
+// A derivation after an ingest reuses the values the previous artefact's
+// sidecar holds under the same key and evaluates only new records; a
+// rotation evaluates every record.
 //
 // The OPRF input of a record is its stored hash (the 20 bytes of SHA-1 of
 // the normalised identifier, or of ident.Credential), so keyed values are
@@ -558,7 +564,13 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 			}
 		}
 		changed = true
-		if err := ix.writePrivSet(ctx, filepath.Join(dir, name), v.gens[k], key); err != nil {
+		// Values of records already in the previous artefact under this
+		// key are reused (its .vals sidecar); a rotation has none.
+		prev := ""
+		if old := kf.Files[k.String()]; old != "" && strings.HasSuffix(old, "-"+kf.KeyID+".opr") {
+			prev = filepath.Join(dir, valsName(old))
+		}
+		if err := ix.writePrivSet(ctx, filepath.Join(dir, name), v.gens[k], key, prev); err != nil {
 			return fmt.Errorf("index: private %s: %w", k, err)
 		}
 	}
@@ -579,6 +591,7 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 	live := map[string]bool{}
 	for _, n := range files {
 		live[n] = true
+		live[valsName(n)] = true
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
@@ -632,8 +645,11 @@ func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(
 	return firstErr
 }
 
-// writePrivSet derives the artefact of generation g under key into path.
-func (ix *Index) writePrivSet(ctx context.Context, path string, g *generation, key *oprf.PrivateKey) error {
+// writePrivSet derives the artefact of generation g under key into path,
+// and its sidecar of (hash, value) pairs in hash order. prev, if not empty,
+// is the sidecar of the previous artefact under the same key: the values
+// of the records it holds are reused, and only new records are evaluated.
+func (ix *Index) writePrivSet(ctx context.Context, path string, g *generation, key *oprf.PrivateKey, prev string) error {
 	var hashes []Hash
 	var recs []privRec
 	var ids []BreachID
@@ -649,12 +665,30 @@ func (ix *Index) writePrivSet(ctx context.Context, path string, g *generation, k
 		return errors.New("too many breach memberships for one artefact")
 	}
 	b := PrivateBits(uint64(len(recs)))
-	err = privateValues(ctx, key, len(recs), func(i int) []byte { return hashes[i][:] },
-		func(i int, v []byte) {
-			recs[i].bucket = PrivateBucket(hashes[i][:], b)
-			copy(recs[i].value[:], v)
-		})
+	for i := range recs {
+		recs[i].bucket = PrivateBucket(hashes[i][:], b)
+	}
+	// Merge the previous sidecar (both in hash order).
+	todo := make([]int, 0, len(recs))
+	old := readVals(prev)
+	for i, j := 0, 0; i < len(recs); i++ {
+		for j < len(old) && bytes.Compare(old[j][:20], hashes[i][:]) < 0 {
+			j += 1
+		}
+		if j < len(old) && [20]byte(old[j][:20]) == hashes[i] {
+			copy(recs[i].value[:], old[j][20:])
+			continue
+		}
+		todo = append(todo, i)
+	}
+	old = nil
+	err = privateValues(ctx, key, len(todo), func(i int) []byte { return hashes[todo[i]][:] },
+		func(i int, v []byte) { copy(recs[todo[i]].value[:], v) })
 	if err != nil {
+		return err
+	}
+	ix.privEvaluated.Add(int64(len(todo)))
+	if err := writeVals(valsName(path), hashes, recs); err != nil {
 		return err
 	}
 	hashes = nil
@@ -665,6 +699,69 @@ func (ix *Index) writePrivSet(ctx context.Context, path string, g *generation, k
 		return bytes.Compare(x.value[:], y.value[:])
 	})
 	return writePrivFile(path, g.kind, b, recs, ids, key)
+}
+
+// Sidecar of an artefact, <name>.vals: magic "PWXPVAL1", count u64, then
+// count x (hash [20]byte, value [PrivateValueLen]byte) in hash order,
+// then xxhash64 of everything before (little-endian).
+const valsMagic = "PWXPVAL1"
+
+func valsName(artefact string) string { return strings.TrimSuffix(artefact, ".opr") + ".vals" }
+
+// readVals returns the pairs of a sidecar, or nil if it is missing or
+// damaged (its values are then recomputed).
+func readVals(path string) [][20 + PrivateValueLen]byte {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	const rec = 20 + PrivateValueLen
+	if err != nil || len(data) < 24 || string(data[:8]) != valsMagic {
+		return nil
+	}
+	n := binary.LittleEndian.Uint64(data[8:])
+	if uint64(len(data)) != 24+n*rec || xxhash.Sum64(data[:len(data)-8]) != binary.LittleEndian.Uint64(data[len(data)-8:]) {
+		return nil
+	}
+	out := make([][rec]byte, n)
+	for i := range out {
+		copy(out[i][:], data[16+i*rec:])
+	}
+	return out
+}
+
+func writeVals(path string, hashes []Hash, recs []privRec) error {
+	const rec = 20 + PrivateValueLen
+	buf := make([]byte, 16, 24+len(recs)*rec)
+	copy(buf, valsMagic)
+	binary.LittleEndian.PutUint64(buf[8:], uint64(len(recs)))
+	for i := range recs {
+		buf = append(buf, hashes[i][:]...)
+		buf = append(buf, recs[i].value[:]...)
+	}
+	buf = binary.LittleEndian.AppendUint64(buf, xxhash.Sum64(buf))
+	return writeSynced(path, buf)
+}
+
+// writeSynced writes data to path through a synced temporary file.
+func writeSynced(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func writePrivFile(path string, k Kind, b int, recs []privRec, ids []BreachID, key *oprf.PrivateKey) error {

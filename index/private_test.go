@@ -359,6 +359,40 @@ func TestPrivateDeriveAndRotate(t *testing.T) {
 	if got := privLookup(t, ix, KindCredential, [][]byte{c0[:], cWrong[:]}); !slices.EqualFunc(got, [][]BreachID{{a.ID}, nil}, slices.Equal) {
 		t.Fatalf("credential lookups %v", got)
 	}
+	if n := ix.privEvaluated.Load(); n != 1240 {
+		t.Fatalf("first derivation evaluated %d values, want 1240", n)
+	}
+	// A new breach with 10 new addresses and 5 known ones: only the 10
+	// new records are evaluated, the others' values are reused.
+	bc, err := ix.NewBreachBuilder(Breach{Name: "C"}, BuildOptions{SourceID: "C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fresh []Hash
+	for i := range 10 {
+		fresh = append(fresh, Hash(sha1.Sum(fmt.Appendf(nil, "new%d@example.fr", i))))
+		if err := bc.AddIdentifier(KindEmail, &fresh[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 100; i < 105; i++ {
+		if err := bc.AddIdentifier(KindEmail, &emails[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bc.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.DerivePrivate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := ix.privEvaluated.Load() - 1240; n != 10 {
+		t.Fatalf("incremental derivation evaluated %d values, want 10", n)
+	}
+	c, _ := ix.BreachByName("C")
+	if got := privLookup(t, ix, KindEmail, [][]byte{fresh[3][:], emails[100][:], emails[101][:]}); !slices.EqualFunc(got, [][]BreachID{{c.ID}, {a.ID, c.ID}, {bb.ID, c.ID}}, slices.Equal) {
+		t.Fatalf("after the incremental derivation: %v", got)
+	}
 	// A second derivation changes nothing.
 	before, _ := os.ReadFile(filepath.Join(dir, "oprf.key"))
 	if err := ix.DerivePrivate(context.Background()); err != nil {
@@ -368,8 +402,12 @@ func TestPrivateDeriveAndRotate(t *testing.T) {
 		t.Fatal("a no-op derivation rewrote oprf.key")
 	}
 	oldVals := bucketValues(t, ix, KindEmail, emails[0][:])
+	evaluated := ix.privEvaluated.Load()
 	if err := ix.RotatePrivateKey(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if n := ix.privEvaluated.Load() - evaluated; n != 1250 {
+		t.Fatalf("rotation evaluated %d values, want all 1250", n)
 	}
 	info2, err := ix.PrivateKeyInfo()
 	if err != nil {
@@ -391,8 +429,8 @@ func TestPrivateDeriveAndRotate(t *testing.T) {
 		t.Fatalf("after rotation: e-mail lookups %v, want %v", got, want)
 	}
 	ents, _ := os.ReadDir(filepath.Join(dir, "private"))
-	if len(ents) != 2 {
-		t.Fatalf("private/ holds %d files after rotation, want 2 (e-mail, credential)", len(ents))
+	if len(ents) != 4 {
+		t.Fatalf("private/ holds %d files after rotation, want 4 (e-mail and credential artefacts and sidecars)", len(ents))
 	}
 	// A reopened index serves the rotated key.
 	ix.Close()

@@ -222,7 +222,8 @@ func httpPostJSON(url, key string, body []byte, v any) (int, error) {
 
 // TestKeysOPRFRotateCLI runs `pwndex keys oprf-rotate` twice on a real
 // index: each run draws a new key (the published key ID changes), keeps
-// oprf.key at mode 0600 and leaves exactly one artefact per kind.
+// oprf.key at mode 0600 and leaves exactly one artefact (and its sidecar)
+// per kind.
 func TestKeysOPRFRotateCLI(t *testing.T) {
 	dir := t.TempDir()
 	if err := audBuildIndex(dir); err != nil {
@@ -261,8 +262,8 @@ func TestKeysOPRFRotateCLI(t *testing.T) {
 			t.Fatalf("oprf.key: %v, mode %v", err, st.Mode().Perm())
 		}
 		ents, _ := os.ReadDir(filepath.Join(dir, "private"))
-		if len(ents) != 2 {
-			t.Errorf("private/ holds %d files, want 2", len(ents))
+		if len(ents) != 4 {
+			t.Errorf("private/ holds %d files, want 4 (two artefacts and their sidecars)", len(ents))
 		}
 	}
 	if ids[0] == ids[1] {
