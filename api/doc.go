@@ -8,6 +8,8 @@
 //	GET  /api/v3/breaches[?domain=]             breach catalog, HIBP field names
 //	GET  /api/v3/breach/{name}                  one breach
 //	POST /v1/audit?kind=email|phone|sha1|ntlm   full hashes, one per line (scope "audit")
+//	POST /v1/private/{email|phone|credential}   private lookup, RFC 9497 VOPRF (scope "range"; api/README.md)
+//	GET  /v1/private/key                        the OPRF public key and bucket prefix lengths
 //	POST (Options.Uploads)                      upload hooks injected by the caller
 //	GET  /healthz /readyz /metrics              operations (Prometheus text format)
 //	GET  /                                      the check page (hashing in the browser)
