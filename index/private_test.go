@@ -718,3 +718,71 @@ func TestPrivateClient(t *testing.T) {
 		t.Fatalf("another key's evaluation: %v, want ErrPrivateProof", err)
 	}
 }
+
+// TestPrivateInterruptedDerivation simulates what a crash leaves: a
+// half-written artefact, a stray key temp file, an artefact of another
+// key, and a live artefact deleted. The next derivation completes the
+// state: leftovers removed, the missing artefact rebuilt, lookups right.
+func TestPrivateInterruptedDerivation(t *testing.T) {
+	dir := t.TempDir()
+	ix := openTest(t, dir)
+	var emails []Hash
+	b, err := ix.NewBreachBuilder(Breach{Name: "A"}, BuildOptions{SourceID: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		emails = append(emails, Hash(sha1.Sum(fmt.Appendf(nil, "u%d@example.fr", i))))
+		if err := b.AddIdentifier(KindEmail, &emails[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.DerivePrivate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pdir := filepath.Join(dir, "private")
+	ents, _ := os.ReadDir(pdir)
+	var live string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".opr") {
+			live = e.Name()
+		}
+	}
+	if live == "" {
+		t.Fatal("no artefact")
+	}
+	for _, junk := range []string{live + ".tmp", "email-99999999-0123456789abcdef.opr", "email-99999999-0123456789abcdef.vals"} {
+		os.WriteFile(filepath.Join(pdir, junk), []byte("half"), 0o600)
+	}
+	os.WriteFile(filepath.Join(dir, "oprf.key.tmp"), []byte("{"), 0o600)
+	if err := os.Remove(filepath.Join(pdir, live)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.DerivePrivate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ = os.ReadDir(pdir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	if want := []string{live, strings.TrimSuffix(live, ".opr") + ".vals"}; !slices.Equal(names, want) {
+		t.Fatalf("private/ holds %v, want %v", names, want)
+	}
+	a, _ := ix.BreachByName("A")
+	absent := sha1.Sum([]byte("absent@example.fr"))
+	if got := privLookup(t, ix, KindEmail, [][]byte{emails[7][:], absent[:]}); !slices.EqualFunc(got, [][]BreachID{{a.ID}, nil}, slices.Equal) {
+		t.Fatalf("lookups after recovery: %v", got)
+	}
+	// The stray oprf.key.tmp does not matter: the next write replaces it.
+	if err := ix.RotatePrivateKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "oprf.key.tmp")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("oprf.key.tmp after a rotation: %v", err)
+	}
+}
