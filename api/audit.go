@@ -45,6 +45,12 @@ func (s *Server) serveAudit(ctx *fasthttp.RequestCtx) {
 		jsonError(ctx, fasthttp.StatusBadRequest, "kind: "+err.Error())
 		return
 	}
+	if kind == index.KindCredential {
+		// E-mail+password pairs are answered only through private
+		// lookups, whose evaluations are rate limited one by one.
+		jsonError(ctx, fasthttp.StatusBadRequest, "kind: credential pairs are checked through POST /v1/private/credential only")
+		return
+	}
 	body, release, err := s.readBody(ctx, s.opts.MaxAuditBytes)
 	defer release()
 	if err != nil {

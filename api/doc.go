@@ -15,6 +15,8 @@
 //	POST /v1/audit?kind=email|phone|sha1|ntlm   full hashes, one per line (scope "audit")
 //	GET  /v1/range/{email|phone}/{1..6 hex}     compact binary range for audits (scope "audit")
 //	GET  /api/v3/subscription/status            the key's plan, HIBP's shape (Rpm)
+//	POST /v1/private/{email|phone|credential}   private lookup, RFC 9497 VOPRF (scope "range"; api/README.md)
+//	GET  /v1/private/key                        the OPRF public key and bucket prefix lengths
 //	POST (Options.Uploads)                      upload hooks injected by the caller
 //	GET  /healthz /readyz /metrics              operations (Prometheus text format)
 //	GET  /                                      the check page (hashing in the browser)

@@ -185,6 +185,8 @@ const (
 	routeBadRange
 	routeShortRange
 	routeSubscription
+	routePrivate
+	routePrivateKey
 	routeNotFound
 	routeOverload
 	numRoutes
@@ -194,7 +196,7 @@ var routeNames = [numRoutes]string{
 	"range", "email_range", "phone_range", "breaches", "breach", "audit",
 	"upload", "page", "healthz", "readyz", "metrics",
 	"account", "paste_account", "dataclasses", "latest_breach", "enterprise_range", "range_subscribe", "bad_range",
-	"short_range", "subscription", "not_found", "overload",
+	"short_range", "subscription", "private", "private_key", "not_found", "overload",
 }
 
 // Path prefixes and exact paths of the built-in routes.
@@ -238,6 +240,10 @@ func routeOf(path []byte) route {
 		return routeBreach
 	case bytes.HasPrefix(path, []byte(pathShortRange)):
 		return routeShortRange
+	case string(path) == pathPrivateKey:
+		return routePrivateKey
+	case bytes.HasPrefix(path, []byte(pathPrivate)):
+		return routePrivate
 	}
 	switch string(path) {
 	case pathBreaches:
@@ -287,7 +293,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.opts.Logger.Info("request", "route", routeNames[r], "status", status, "duration", d)
 		}
 	}()
-	if r != routeAudit && r != routeRangeSubscribe && r != routeNotFound && hasBody(&ctx.Request.Header) {
+	if r != routeAudit && r != routeRangeSubscribe && r != routePrivate && r != routeNotFound && hasBody(&ctx.Request.Header) {
 		refuseBody(ctx)
 		return
 	}
@@ -318,6 +324,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveShortRange(ctx, path[len(pathShortRange):])
 	case routeSubscription:
 		s.serveSubscription(ctx)
+	case routePrivate:
+		s.servePrivate(ctx, path[len(pathPrivate):])
+	case routePrivateKey:
+		s.servePrivateKey(ctx)
 	case routeHealth:
 		s.serveHealth(ctx)
 	case routeReady:

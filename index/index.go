@@ -55,12 +55,21 @@ type Index struct {
 	view     atomic.Pointer[view]
 	building sync.Mutex // held by the open Builder
 	keysMu   sync.Mutex // serialises API key writes
+
+	// Private (OPRF) lookups, private.go: the loaded key and artefacts.
+	privMu      sync.Mutex
+	priv        *privState
+	privOld     []*privState
+	privChecked time.Time
+	// privEvaluated counts the keyed values computed by derivations
+	// (tests check that unchanged records are reused).
+	privEvaluated atomic.Int64
 }
 
 // view is an immutable snapshot of the committed index.
 type view struct {
 	st       state
-	gens     [5]*generation // by Kind
+	gens     [6]*generation // by Kind
 	breaches []Breach       // sorted by Name
 	byID     map[BreachID]int
 	byName   map[string]int // lower-cased name -> index in breaches
@@ -125,6 +134,10 @@ func Open(opts Options) (*Index, error) {
 	}
 	if !opts.ReadOnly {
 		ix.removeLeftovers(&v.st)
+		if err := ix.ensureKey(); err != nil {
+			ix.meta.Close()
+			return nil, fmt.Errorf("index %s: OPRF key: %w", opts.Dir, err)
+		}
 	}
 	if len(opts.Kinds) > 0 {
 		if !opts.ReadOnly {
@@ -254,6 +267,7 @@ func (ix *Index) removeLeftovers(st *state) {
 
 // Close releases the index.
 func (ix *Index) Close() error {
+	ix.closePrivate()
 	if v := ix.view.Swap(nil); v != nil {
 		v.closeGens()
 	}

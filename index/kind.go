@@ -22,15 +22,21 @@ const (
 	KindNTLM  Kind = 2 // password, MD4 of the UTF-16LE password (Pwned Passwords NTLM).
 	KindEmail Kind = 3 // e-mail address, SHA-1 of the normalised address.
 	KindPhone Kind = 4 // phone number, SHA-1 of the E.164 form.
+	// KindCredential is an e-mail+password pair seen together in a breach
+	// dump: SHA-1 of the normalised address, a zero byte and the password
+	// (ident.Credential). It is served only through the private (OPRF)
+	// lookups, never as a range.
+	KindCredential Kind = 5
 )
 
 // Kinds lists every valid kind in numeric order.
-var Kinds = []Kind{KindSHA1, KindNTLM, KindEmail, KindPhone}
+var Kinds = []Kind{KindSHA1, KindNTLM, KindEmail, KindPhone, KindCredential}
 
 // ErrBadKind is returned by ParseKind for an unknown kind name.
 var ErrBadKind = errors.New("unknown kind")
 
-// String returns the kind's stable name: sha1, ntlm, email or phone.
+// String returns the kind's stable name: sha1, ntlm, email, phone or
+// credential.
 func (k Kind) String() string {
 	switch k {
 	case KindSHA1:
@@ -41,12 +47,14 @@ func (k Kind) String() string {
 		return "email"
 	case KindPhone:
 		return "phone"
+	case KindCredential:
+		return "credential"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Valid reports whether k is one of the defined kinds.
-func (k Kind) Valid() bool { return k >= KindSHA1 && k <= KindPhone }
+func (k Kind) Valid() bool { return k >= KindSHA1 && k <= KindCredential }
 
 // IsPassword reports whether records of kind k are password hashes with
 // occurrence counts (as opposed to identifiers with breach lists).
@@ -81,5 +89,5 @@ func ParseKind(s string) (Kind, error) {
 			return k, nil
 		}
 	}
-	return 0, fmt.Errorf("%w %q (want sha1, ntlm, email or phone)", ErrBadKind, s)
+	return 0, fmt.Errorf("%w %q (want sha1, ntlm, email, phone or credential)", ErrBadKind, s)
 }

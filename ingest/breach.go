@@ -36,6 +36,16 @@ func (s *breachSink) identifier(k index.Kind, h *index.Hash) error {
 	return nil
 }
 
+// credential records that the e-mail address (normalised) and the password
+// appeared together: index.KindCredential, for private lookups only.
+func (s *breachSink) credential(normEmail string, pw []byte) error {
+	h := ident.Credential(normEmail, pw)
+	if err := s.b.AddIdentifier(index.KindCredential, &h); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
+}
+
 // password counts one occurrence of a plaintext password as SHA-1 and NTLM.
 func (s *breachSink) password(pw []byte) error {
 	h := ident.PasswordSHA1(pw)
@@ -251,7 +261,7 @@ func (r *runner) feedCombo(ctx context.Context, in *input, lr *lineReader, sink 
 		if reason != ReasonNone {
 			return reason, nil
 		}
-		h, _, err := ident.Email(string(email))
+		h, norm, err := ident.Email(string(email))
 		if err != nil {
 			return emailReason(err), nil
 		}
@@ -259,6 +269,9 @@ func (r *runner) feedCombo(ctx context.Context, in *input, lr *lineReader, sink 
 			return 0, err
 		}
 		if len(pw) > 0 {
+			if err := sink.credential(norm, pw); err != nil {
+				return 0, err
+			}
 			return ReasonNone, sink.password(pw)
 		}
 		return ReasonNone, nil
@@ -324,16 +337,18 @@ func (r *runner) feedDump(ctx context.Context, in *input, lr *lineReader, sink *
 		}
 		got := false
 		var problem Reason
+		var normEmail string
 		if cols.email >= 0 {
 			switch {
 			case cols.email >= len(fields):
 				problem = ReasonFieldCount
 			case len(bytes.TrimSpace(fields[cols.email])) > 0:
-				h, _, err := ident.Email(string(fields[cols.email]))
+				h, norm, err := ident.Email(string(fields[cols.email]))
 				if err != nil {
 					problem = emailReason(err)
 					break
 				}
+				normEmail = norm
 				if err := sink.identifier(index.KindEmail, &h); err != nil {
 					return 0, err
 				}
@@ -377,6 +392,11 @@ func (r *runner) feedDump(ctx context.Context, in *input, lr *lineReader, sink *
 			st.rej.add(problem, "", n) // bad e-mail beside a good phone
 		}
 		if cols.password >= 0 && cols.password < len(fields) && len(fields[cols.password]) > 0 {
+			if normEmail != "" {
+				if err := sink.credential(normEmail, fields[cols.password]); err != nil {
+					return 0, err
+				}
+			}
 			return ReasonNone, sink.password(fields[cols.password])
 		}
 		return ReasonNone, nil

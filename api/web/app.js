@@ -33,6 +33,25 @@ function show(el, cls, text) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const pform = document.getElementById("private-form");
+  const presult = document.getElementById("presult");
+  pform.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    show(presult, "", "Checking…");
+    try {
+      // pwndexPrivate comes from private.js (bundled @cloudflare/voprf-ts).
+      const breaches = await window.pwndexPrivate.checkEmail(
+        document.getElementById("pemail").value, document.getElementById("pkey").value);
+      if (breaches.length > 0) {
+        show(presult, "pwned", "Oh no — this address is in " + breaches.length + " breach(es): " + breaches.join(", ") + ".");
+      } else {
+        show(presult, "clean", "Good news — this address was not found.");
+      }
+    } catch (err) {
+      show(presult, "error", "Could not check: " + err.message);
+    }
+  });
+
   const form = document.getElementById("check-form");
   const input = document.getElementById("password");
   const result = document.getElementById("result");

@@ -21,7 +21,9 @@ const auditUsage = `usage: pwndex audit (--index DIR | --remote URL --api-key K)
 Reports how exposed the customers of FILE (CSV) are: exposed.csv, report.json,
 report.html and bad_rows.csv in --out. Remote mode sends only hash prefixes: 6 hex
 on the HIBP route, 1 to 6 on pwndex's compact route for keys with the audit scope,
-paced to the key's rate (a 429 slows the audit down, it never fails it).
+paced to the key's rate (a 429 slows the audit down, it never fails it); with
+--private it sends no hash prefix at all, only a short bucket number and
+OPRF-blinded elements (POST /v1/private/..., see api/README.md).
 --dry-run reads FILE and prints the requests and their time at the key's rate.
 Exit codes: 0 done, 2 usage or unusable input, 3 internal or remote error, or
 --max-duration reached (run the same command again to resume).
@@ -50,6 +52,7 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		maxDur      = fs.Duration("max-duration", 0, "stop after `D` (e.g. 2h), resumable; default: no limit")
 		dryRun      = fs.Bool("dry-run", false, "read FILE and print the requests the audit needs and their time; send no prefix")
 		prefixLen   = fs.Int("prefix-digits", 0, "force the prefix length `N` (1-6) of pwndex's compact route (default: chosen from the base and index sizes)")
+		private     = fs.Bool("private", false, "with --remote: private (OPRF) lookups instead of range prefixes")
 	)
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -62,6 +65,10 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if (*indexDir == "") == (*remote == "") {
 		fmt.Fprintln(stderr, "pwndex audit: give either --index DIR or --remote URL")
+		return 2
+	}
+	if *private && *remote == "" {
+		fmt.Fprintln(stderr, "pwndex audit: --private needs --remote URL")
 		return 2
 	}
 	file := files[0]
@@ -88,13 +95,24 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		if key == "" {
 			key = os.Getenv("PWNDEX_API_KEY")
 		}
-		r, err := audit.NewRemote(audit.RemoteOptions{BaseURL: *remote, APIKey: key, Concurrency: *concurrency, PrefixDigits: *prefixLen})
-		if err != nil {
-			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
-			return 2
+		ropts := audit.RemoteOptions{BaseURL: *remote, APIKey: key, Concurrency: *concurrency, PrefixDigits: *prefixLen}
+		if *private {
+			p, err := audit.NewPrivate(ropts)
+			if err != nil {
+				fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+				return 2
+			}
+			defer p.Close()
+			cfg.Lookup = p
+		} else {
+			r, err := audit.NewRemote(ropts)
+			if err != nil {
+				fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
+				return 2
+			}
+			defer r.Close()
+			cfg.Lookup = r
 		}
-		defer r.Close()
-		cfg.Lookup = r
 	}
 	var bar *progressBar
 	if !*quiet && isTerminal(stderr) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/pwndex/pwndex/index"
 	"github.com/pwndex/pwndex/ingest"
@@ -45,6 +46,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		asJSON   = fs.Bool("json", false, "print the summary as JSON")
 		tmpDir   = fs.String("tmp", "", "`directory` for sort runs (default: inside the index)")
 		memMiB   = fs.Int("mem", 256, "sort buffer budget in `MiB`")
+		noPriv   = fs.Bool("no-private", false, "do not derive the private (OPRF) lookup values after the ingest")
 	)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
@@ -121,6 +123,16 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 			return 2
 		}
 		return 3
+	}
+	if !*noPriv {
+		start := time.Now()
+		if err := ix.DerivePrivate(ctx); err != nil {
+			fmt.Fprintf(stderr, "pwndex ingest: private lookup values: %v (run the same command again to complete them)\n", err)
+			return 3
+		}
+		if !*quiet {
+			fmt.Fprintf(stderr, "private lookup values up to date (%s)\n", time.Since(start).Round(time.Millisecond))
+		}
 	}
 	return 0
 }

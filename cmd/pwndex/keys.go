@@ -18,6 +18,7 @@ import (
 const keysUsage = `usage: pwndex keys add    [--index DIR] [--scopes range,sensitive,audit] [--rate N] NAME
        pwndex keys list   [--index DIR] [--json]
        pwndex keys delete [--index DIR] NAME
+       pwndex keys oprf-rotate [--index DIR]
 
 Manage the API keys of an index (hibp-api-key header). 'add' prints the new
 secret once on stdout; only its SHA-256 is stored. Scopes: range (e-mail and
@@ -27,6 +28,10 @@ answers), audit (POST /v1/audit with full hashes, and the short-prefix
 ranges of /v1/range that remote audits use); upload routes may define their
 own. --rate is the key's requests per minute (GET
 /api/v3/subscription/status tells it to clients).
+'oprf-rotate' replaces the index's OPRF key (private lookups, file oprf.key,
+mode 0600) and recomputes every private lookup value from the stored hashes;
+the old key stays live until it completes, and running it again after an
+interruption completes it.
 The index must not be held by a running serve or ingest.
 
 Exit codes: 0 ok, 2 usage or unknown key, 3 internal error.
@@ -35,7 +40,7 @@ Exit codes: 0 ok, 2 usage or unknown key, 3 internal error.
 var scopeRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
 // cmdKeys implements "pwndex keys".
-func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+func cmdKeys(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, keysUsage)
 		if len(args) == 0 {
@@ -56,6 +61,7 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	case "list":
 		asJSON = fs.Bool("json", false, "print JSON")
 	case "delete", "rm":
+	case "oprf-rotate":
 	default:
 		fmt.Fprintf(stderr, "pwndex keys: unknown subcommand %q\n", sub)
 		fmt.Fprint(stderr, keysUsage)
@@ -65,7 +71,7 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		return flagError(err)
 	}
 	want := 1
-	if sub == "list" {
+	if sub == "list" || sub == "oprf-rotate" {
 		want = 0
 	}
 	if fs.NArg() != want {
@@ -143,6 +149,19 @@ func cmdKeys(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.Name, strings.Join(k.Scopes, ","), r, k.Created.Format(time.RFC3339))
 		}
 		tw.Flush()
+	case "oprf-rotate":
+		start := time.Now()
+		if err := ix.RotatePrivateKey(ctx); err != nil {
+			fmt.Fprintf(stderr, "pwndex keys oprf-rotate: %v (run it again to complete the rotation)\n", err)
+			return 3
+		}
+		info, err := ix.PrivateKeyInfo()
+		if err != nil {
+			fmt.Fprintf(stderr, "pwndex keys oprf-rotate: %v\n", err)
+			return 3
+		}
+		fmt.Fprintf(stderr, "new OPRF key %s (%s), private lookup values recomputed in %s\n",
+			info.KeyID, info.Suite, time.Since(start).Round(time.Millisecond))
 	case "delete", "rm":
 		if err := ix.DeleteAPIKey(fs.Arg(0)); err != nil {
 			fmt.Fprintf(stderr, "pwndex keys delete: %v\n", err)

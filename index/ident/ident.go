@@ -205,6 +205,19 @@ func Email(s string) (index.Hash, string, error) {
 	return HashNormalized(n), n, nil
 }
 
+// Credential returns the hash of an e-mail+password pair as stored in
+// index.KindCredential records: SHA-1 of the normalised address (see
+// NormalizeEmail), one zero byte, and the password's bytes as given.
+func Credential(normEmail string, password []byte) index.Hash {
+	h := sha1.New()
+	h.Write([]byte(normEmail))
+	h.Write([]byte{0})
+	h.Write(password)
+	var out index.Hash
+	h.Sum(out[:0])
+	return out
+}
+
 // PhoneHash normalises a phone number and returns its hash and E.164 form.
 func PhoneHash(s, region string) (index.Hash, string, error) {
 	n, err := NormalizePhone(s, region)

@@ -287,7 +287,6 @@ func (r *Replica) Prune(keep ...string) error {
 	return nil
 }
 
-
 func syncDir(d string) {
 	if f, err := os.Open(d); err == nil {
 		f.Sync()

@@ -307,13 +307,22 @@ func (e *statusError) Error() string {
 // first, gets few: an unreachable server is reported quickly. Error messages name what was fetched,
 // never the path (it holds a hash prefix) nor the key.
 func (r *Remote) get(ctx context.Context, path, what, accept string, attempts int) ([]byte, error) {
+	return r.do(ctx, fasthttp.MethodGet, path, what, accept, nil, attempts)
+}
+
+// do sends one request (a GET, or a POST of a JSON body) with up to
+// attempts attempts, paced like every request of r: a 429 waits for
+// Retry-After and is asked again without using up an attempt; 5xx and
+// network errors back off. A 404 returns a nil body (HIBP's "nothing
+// found"), except for the catalog.
+func (r *Remote) do(ctx context.Context, method, path, what, accept string, reqBody []byte, attempts int) ([]byte, error) {
 	var last error
 	for attempt := 1; ; attempt++ {
 		if err := r.pace.wait(ctx); err != nil {
 			return nil, err
 		}
 		sent := time.Now()
-		body, status, retryAfter, err := r.once(ctx, path, accept)
+		body, status, retryAfter, err := r.once(ctx, method, path, accept, reqBody)
 		if err == nil && status != http.StatusTooManyRequests {
 			r.pace.accepted(sent)
 		}
@@ -363,7 +372,7 @@ func (r *Remote) get(ctx context.Context, path, what, accept string, attempts in
 }
 
 // once makes one request within the concurrency bound.
-func (r *Remote) once(ctx context.Context, path, accept string) (body []byte, status int, retryAfter time.Duration, err error) {
+func (r *Remote) once(ctx context.Context, method, path, accept string, reqBody []byte) (body []byte, status int, retryAfter time.Duration, err error) {
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -374,9 +383,13 @@ func (r *Remote) once(ctx context.Context, path, accept string) (body []byte, st
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(r.base + path)
-	req.Header.SetMethod(fasthttp.MethodGet)
+	req.Header.SetMethod(method)
 	req.Header.Set("hibp-api-key", r.opts.APIKey)
 	req.Header.Set("Accept", accept)
+	if reqBody != nil {
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(reqBody)
+	}
 	r.requests.Add(1)
 	if err := r.client.DoTimeout(req, resp, r.opts.Timeout); err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {

@@ -118,6 +118,9 @@ func compareRecords(x, y record) int {
 // resolve looks up every distinct (kind, prefix) of recs once, with
 // cfg.Concurrency lookups in flight, and returns the hits sorted by line.
 func (a *auditor) resolve(recs []record) ([]hit, error) {
+	if hr, ok := a.cfg.Lookup.(hashResolver); ok {
+		return a.resolveByHash(hr, recs)
+	}
 	slices.SortFunc(recs, compareRecords)
 	var groups []group
 	for i := 0; i < len(recs); {

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"runtime"
+	"time"
+
+	"filippo.io/nistec"
+	"github.com/cloudflare/circl/oprf"
+
+	"github.com/pwndex/pwndex/bench"
+	"github.com/pwndex/pwndex/index"
+	"github.com/pwndex/pwndex/quality/audit"
+)
+
+// Targets and rows of the private (OPRF) lookup benchmark.
+const (
+	benchTargetPrivEval   = 10_000 // evaluations/s on one core, proof included
+	benchTargetPrivDerive = 20_000 // keyed values/s per core at ingest
+
+	rowPrivMul     = "private: P-256 scalar multiplications (1 core, reference)"
+	rowPrivEval    = "private: server OPRF evaluations, batches of 8 (1 core)"
+	rowPrivDerive  = "private: keyed values at ingest (per core)"
+	rowPrivBytes   = "private: bytes per single-identifier lookup"
+	rowAuditPriv   = "audit CRM, remote private (OPRF) API"
+	rowAuditPrivRm = "audit CRM, remote range API (same run)"
+	rowAuditPrivR  = "audit private / range remote"
+)
+
+// privateBenchCase is registered in benchCases.
+func privateBenchCase() *benchCase {
+	return &benchCase{
+		name: "private",
+		once: true, // the derivation over the audit index dominates
+		rows: []bench.Row{
+			{Name: rowPrivMul, Unit: "mults/s"},
+			{Name: rowPrivEval, Unit: "evals/s", Goal: bench.AtLeast, Target: benchTargetPrivEval},
+			{Name: rowPrivDerive, Unit: "ids/s", Goal: bench.AtLeast, Target: benchTargetPrivDerive},
+			{Name: rowPrivBytes, Unit: "bytes"},
+			{Name: rowAuditPriv, Unit: "ids/s"},
+			{Name: rowAuditPrivRm, Unit: "ids/s"},
+			{Name: rowAuditPrivR, Unit: "ratio"},
+		},
+		run: runPrivateBench,
+	}
+}
+
+// runPrivateBench derives the keyed values of the audit index (a fresh key:
+// every record is evaluated), measures server evaluations on one core,
+// then audits the CRM through the private API and through the range API
+// of the same server, and measures the bytes of single lookups.
+func runPrivateBench(e *benchEnv) (map[string]benchMeasure, error) {
+	f, err := e.auditData()
+	if err != nil {
+		return nil, err
+	}
+	res := map[string]benchMeasure{}
+	f.close()
+	ix, err := index.Open(index.Options{Dir: f.dir})
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	err = ix.RotatePrivateKey(e.ctx)
+	d := time.Since(start)
+	if err != nil {
+		ix.Close()
+		return nil, fmt.Errorf("derive: %w", err)
+	}
+	info, err := ix.PrivateKeyInfo()
+	if err != nil {
+		ix.Close()
+		return nil, err
+	}
+	n := info.Records[index.KindEmail] + info.Records[index.KindPhone] + info.Records[index.KindCredential]
+	workers := runtime.GOMAXPROCS(0)
+	res[rowPrivDerive] = benchMeasure{value: float64(n) / d.Seconds() / float64(workers),
+		note: fmt.Sprintf("%d values (e-mail %d, phone %d, credential %d) in %.1fs on %d cores; e-mail buckets of %d bits",
+			n, info.Records[index.KindEmail], info.Records[index.KindPhone], info.Records[index.KindCredential], d.Seconds(), workers, info.Bits[index.KindEmail])}
+
+	// Evaluations on one goroutine: batches of 8 blinded elements.
+	evals, mults, err := benchPrivateEvals(e, ix, info)
+	ix.Close()
+	if err != nil {
+		return nil, err
+	}
+	res[rowPrivEval] = evals
+	res[rowPrivMul] = mults
+
+	srv, err := e.startServer("serve-api", &f.benchFixture, "")
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	base := "http://" + srv.addr
+	priv, dp, _, err := e.runAudit(f, "--remote", base, "--private")
+	if err != nil {
+		return nil, fmt.Errorf("private audit: %w", err)
+	}
+	if err := checkAudit(f, priv); err != nil {
+		return nil, fmt.Errorf("private audit: %w", err)
+	}
+	rng, dr, _, err := e.runAudit(f, "--remote", base)
+	if err != nil {
+		return nil, fmt.Errorf("range audit: %w", err)
+	}
+	ids := float64(priv.Emails + priv.Phones)
+	res[rowAuditPriv] = benchMeasure{value: ids / dp.Seconds(), note: fmt.Sprintf("%d rows, %.0f identifiers in %.1fs", priv.Rows, ids, dp.Seconds())}
+	res[rowAuditPrivRm] = benchMeasure{value: float64(rng.Emails+rng.Phones) / dr.Seconds(), note: fmt.Sprintf("%.1fs", dr.Seconds())}
+	res[rowAuditPrivR] = benchMeasure{value: dr.Seconds() / dp.Seconds(), note: "private ids/s over range ids/s, same server, same CRM"}
+
+	// Bytes of single-identifier lookups (request and response bodies).
+	p, err := audit.NewPrivate(audit.RemoteOptions{BaseURL: base, APIKey: f.key, Concurrency: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	const probes = 50
+	for i := range probes {
+		var h index.Hash
+		rand.Read(h[:])
+		if _, err := p.Lookup(e.ctx, index.KindEmail, []index.Hash{h}); err != nil {
+			return nil, fmt.Errorf("lookup %d: %w", i, err)
+		}
+	}
+	res[rowPrivBytes] = benchMeasure{value: float64(p.Bytes.Load()) / float64(p.Requests.Load()),
+		note: fmt.Sprintf("mean of %d e-mail lookups, buckets of %.0f values on average", probes, float64(info.Records[index.KindEmail])/float64(uint64(1)<<info.Bits[index.KindEmail]))}
+	return res, nil
+}
+
+// benchPrivateEvals runs PrivateEvaluate on one goroutine for the bench
+// duration (at least 20 batches) with batches of 8 blinded elements,
+// interleaved with nistec's variable-base P-256 scalar multiplication, the
+// unit every OPRF operation is made of: measured under the same conditions,
+// it tells the machine's speed at that moment apart from the protocol's
+// cost.
+func benchPrivateEvals(e *benchEnv, ix *index.Index, info index.PrivateKey) (evals, mults benchMeasure, err error) {
+	pub := new(oprf.PublicKey)
+	if err := pub.UnmarshalBinary(index.PrivateSuite, info.PublicKey); err != nil {
+		return evals, mults, err
+	}
+	c := oprf.NewVerifiableClient(index.PrivateSuite, pub)
+	inputs := make([][]byte, 8)
+	for i := range inputs {
+		inputs[i] = []byte(fmt.Sprintf("bench-%d", i))
+	}
+	_, req, err := c.Blind(inputs)
+	if err != nil {
+		return evals, mults, err
+	}
+	blinded := make([][]byte, len(req.Elements))
+	for i, el := range req.Elements {
+		if blinded[i], err = el.MarshalBinaryCompress(); err != nil {
+			return evals, mults, err
+		}
+	}
+	bits := info.Bits[index.KindEmail]
+	p := nistec.NewP256Point().SetGenerator()
+	k := make([]byte, 32)
+	rand.Read(k)
+	k[0] &= 0x7f // below the group order
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	ctx, cancel := context.WithTimeout(e.ctx, e.benchDur*5)
+	defer cancel()
+	var evalTime, multTime time.Duration
+	batches := 0
+	for batches < 20 || ctx.Err() == nil {
+		t0 := time.Now()
+		if _, err := ix.PrivateEvaluate(index.KindEmail, 0, bits, blinded); err != nil {
+			return evals, mults, err
+		}
+		t1 := time.Now()
+		for range len(inputs) {
+			p.ScalarMult(p, k)
+		}
+		evalTime += t1.Sub(t0)
+		multTime += time.Since(t1)
+		batches++
+	}
+	n := batches * len(inputs)
+	evals = benchMeasure{value: float64(n) / evalTime.Seconds(),
+		note: fmt.Sprintf("%d batches in %.2fs, DLEQ proof and bucket read included, GOMAXPROCS=1; %.2f scalar multiplications' time an evaluation",
+			batches, evalTime.Seconds(), evalTime.Seconds()/multTime.Seconds())}
+	mults = benchMeasure{value: float64(n) / multTime.Seconds(),
+		note: "filippo.io/nistec, interleaved with the evaluations: the machine's speed at that moment"}
+	return evals, mults, nil
+}

@@ -1,0 +1,809 @@
+package index
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/cloudflare/circl/oprf"
+)
+
+// Private (OPRF) lookups.
+//
+// An index carries one OPRF key (RFC 9497, suite P256-SHA256, verifiable
+// mode) and, per private kind (e-mail, phone, credential), a derived
+// artefact holding the keyed value of every record of the kind's live
+// generation:
+//
+//	<dir>/oprf.key                            the key and the list of live artefacts (JSON, mode 0600)
+//	<dir>/private/<gen>-<keyID>.opr           one artefact per kind, named after its generation
+//	<dir>/private/<gen>-<keyID>.vals          its sidecar: (hash, value) pairs in hash order
+//
+// A derivation after an ingest reuses the values the previous artefact's
+// sidecar holds under the same key and evaluates only new records; a
+// rotation evaluates every record.
+//
+// The OPRF input of a record is its stored hash (the 20 bytes of SHA-1 of
+// the normalised identifier, or of ident.Credential), so keyed values are
+// computed from stored records alone: ingest needs no plaintext for them
+// and a key rotation re-derives every artefact without the sources. A
+// record's keyed value is the first PrivateValueLen bytes of the RFC 9497
+// Finalize output; records are bucketed by the first bits of SHA-256 of the
+// same 20 bytes, with the bit count chosen so that a bucket holds
+// 250-500 records on average (PrivateBits).
+//
+// oprf.key is the commit point: it is replaced atomically (write, fsync,
+// rename) only after every artefact it names is written and synced, so an
+// interrupted derivation or rotation leaves the previous key and
+// artefacts live, and files it does not name are leftovers that the next
+// derivation removes.
+//
+// Artefact layout (little-endian):
+//
+//	header  64 bytes: magic "PWXPRIV1", kind u8, bits u8, 6 zero bytes,
+//	        records u64, body length u64, key ID [8], 16 zero bytes,
+//	        xxhash64 of the offset table, xxhash64 of bytes 0-55
+//	offsets (2^bits + 1) x u64, body offsets of the buckets
+//	body    per bucket, records sorted by value:
+//	        value [PrivateValueLen]byte, uvarint(n), uvarint(breach ID) x n
+
+// PrivateSuite is the RFC 9497 ciphersuite of private lookups.
+var PrivateSuite = oprf.SuiteP256
+
+// PrivateValueLen is the length of a stored keyed value: a prefix of the
+// 32-byte OPRF output, long enough that no two of 2^32 values collide by
+// chance (birthday bound 2^-64).
+const PrivateValueLen = 16
+
+// PrivateKinds lists the kinds that private lookups serve.
+var PrivateKinds = []Kind{KindEmail, KindPhone, KindCredential}
+
+// ErrNoPrivate is returned when an index has no OPRF key or no artefact for
+// a kind's live generation (an index written before private lookups, or a
+// derivation interrupted after a commit: 'pwndex ingest' completes it).
+var ErrNoPrivate = errors.New("index: private lookups not built")
+
+const (
+	privMagic     = "PWXPRIV1"
+	privHeaderLen = 64
+	privKeyFile   = "oprf.key"
+	privDir       = "private"
+	maxPrivBits   = 24
+)
+
+// PrivateBits returns the bucket prefix length in bits for n records: the
+// smallest b such that a bucket holds at most 500 records on average, so
+// buckets hold 250-500 (0 bits below 500 records).
+func PrivateBits(n uint64) int {
+	b := 0
+	for b < maxPrivBits && n > uint64(500)<<b {
+		b++
+	}
+	return b
+}
+
+// PrivateBucket returns the bucket of an OPRF input (a stored 20-byte hash)
+// for a prefix of b bits: the first b bits of SHA-256 of the input.
+func PrivateBucket(input []byte, b int) uint32 {
+	if b == 0 {
+		return 0
+	}
+	s := sha256.Sum256(input)
+	return binary.BigEndian.Uint32(s[:4]) >> (32 - b)
+}
+
+// keyFile is the JSON content of oprf.key.
+type keyFile struct {
+	Suite   string            `json:"suite"`
+	KeyID   string            `json:"keyID"`
+	Secret  string            `json:"secret"`  // hex of the private scalar
+	Files   map[string]string `json:"files"`   // kind name -> artefact file name
+	Created time.Time         `json:"created"` // of the key
+}
+
+// privState is the loaded key and artefacts.
+type privState struct {
+	kf      keyFile
+	key     *oprf.PrivateKey
+	pub     []byte
+	server  *fastServer // immutable: safe for concurrent evaluations
+	sets    map[Kind]*privSet
+	stamp   string    // oprf.key size, mtime and inode when loaded
+	retired time.Time // when a newer state replaced it
+}
+
+// privSet is one mapped artefact.
+type privSet struct {
+	kind    Kind
+	bits    int
+	records uint64
+	data    []byte
+	offsets []byte
+	body    []byte
+}
+
+func (ix *Index) keyPath() string { return filepath.Join(ix.dir, privKeyFile) }
+
+func newKeyFile() (keyFile, *oprf.PrivateKey, error) {
+	k, err := oprf.GenerateKey(PrivateSuite, rand.Reader)
+	if err != nil {
+		return keyFile{}, nil, fmt.Errorf("generate OPRF key: %w", err)
+	}
+	sk, err := k.MarshalBinary()
+	if err != nil {
+		return keyFile{}, nil, fmt.Errorf("encode OPRF key: %w", err)
+	}
+	pk, err := k.Public().MarshalBinary()
+	if err != nil {
+		return keyFile{}, nil, fmt.Errorf("encode OPRF public key: %w", err)
+	}
+	id := sha256.Sum256(pk)
+	return keyFile{Suite: PrivateSuite.Identifier(), KeyID: hex.EncodeToString(id[:8]),
+		Secret: hex.EncodeToString(sk), Files: map[string]string{},
+		Created: time.Now().UTC().Truncate(time.Second)}, k, nil
+}
+
+// writeKeyFile replaces oprf.key atomically with mode 0600.
+func (ix *Index) writeKeyFile(kf keyFile) error {
+	b, err := json.MarshalIndent(kf, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := ix.keyPath() + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write OPRF key: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil { // an existing tmp may have other bits
+		f.Close()
+		return fmt.Errorf("write OPRF key: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("write OPRF key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write OPRF key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write OPRF key: %w", err)
+	}
+	if err := os.Rename(tmp, ix.keyPath()); err != nil {
+		return fmt.Errorf("write OPRF key: %w", err)
+	}
+	return syncDir(ix.dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// readKeyFile reads and validates oprf.key.
+func (ix *Index) readKeyFile() (keyFile, *oprf.PrivateKey, error) {
+	var kf keyFile
+	b, err := os.ReadFile(ix.keyPath())
+	if err != nil {
+		return kf, nil, err
+	}
+	if err := json.Unmarshal(b, &kf); err != nil {
+		return kf, nil, fmt.Errorf("%s: %w", ix.keyPath(), err)
+	}
+	if kf.Suite != PrivateSuite.Identifier() {
+		return kf, nil, fmt.Errorf("%s: suite %q, want %s", ix.keyPath(), kf.Suite, PrivateSuite.Identifier())
+	}
+	sk, err := hex.DecodeString(kf.Secret)
+	if err != nil {
+		return kf, nil, fmt.Errorf("%s: bad secret: %w", ix.keyPath(), err)
+	}
+	k := new(oprf.PrivateKey)
+	if err := k.UnmarshalBinary(PrivateSuite, sk); err != nil {
+		return kf, nil, fmt.Errorf("%s: bad secret: %w", ix.keyPath(), err)
+	}
+	if kf.Files == nil {
+		kf.Files = map[string]string{}
+	}
+	return kf, k, nil
+}
+
+// ensureKey creates oprf.key if the index has none (index creation).
+func (ix *Index) ensureKey() error {
+	if _, err := os.Stat(ix.keyPath()); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	kf, _, err := newKeyFile()
+	if err != nil {
+		return err
+	}
+	return ix.writeKeyFile(kf)
+}
+
+// privateState returns the loaded key and artefacts, reloading them when
+// oprf.key changed (a derivation or rotation by another process). It checks
+// the file at most once a second.
+func (ix *Index) privateState() (*privState, error) {
+	ix.privMu.Lock()
+	defer ix.privMu.Unlock()
+	now := time.Now()
+	if ix.priv != nil && now.Sub(ix.privChecked) < time.Second {
+		return ix.priv, nil
+	}
+	ix.privChecked = now
+	st, err := os.Stat(ix.keyPath())
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: no OPRF key (run 'pwndex keys oprf-rotate')", ErrNoPrivate)
+		}
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	stamp := fmt.Sprint(st.Size(), st.ModTime().UnixNano())
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		stamp += fmt.Sprint(" ", sys.Ino) // a rename replaces the inode
+	}
+	if ix.priv != nil && ix.priv.stamp == stamp {
+		return ix.priv, nil
+	}
+	kf, key, err := ix.readKeyFile()
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	ps := &privState{kf: kf, key: key, sets: map[Kind]*privSet{}, stamp: stamp}
+	if ps.server, err = newFastServer(key); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	if ps.pub, err = key.Public().MarshalBinary(); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	for _, k := range PrivateKinds {
+		name := kf.Files[k.String()]
+		if name == "" {
+			continue
+		}
+		s, err := openPrivSet(filepath.Join(ix.dir, privDir, name), k)
+		if err != nil {
+			ps.close()
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		ps.sets[k] = s
+	}
+	// A lookup may still be reading the previous state's mappings (it
+	// copies what it returns): they are unmapped at a later reload, once
+	// retired for a minute, or when the index closes.
+	kept := ix.privOld[:0]
+	for _, p := range ix.privOld {
+		if now.Sub(p.retired) > time.Minute {
+			p.close()
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	ix.privOld = kept
+	if ix.priv != nil {
+		ix.priv.retired = now
+		ix.privOld = append(ix.privOld, ix.priv)
+	}
+	ix.priv = ps
+	return ps, nil
+}
+
+func (ps *privState) close() {
+	for _, s := range ps.sets {
+		if s.data != nil {
+			syscall.Munmap(s.data)
+			s.data = nil
+		}
+	}
+}
+
+func (ix *Index) closePrivate() {
+	ix.privMu.Lock()
+	defer ix.privMu.Unlock()
+	if ix.priv != nil {
+		ix.priv.close()
+		ix.priv = nil
+	}
+	for _, p := range ix.privOld {
+		p.close()
+	}
+	ix.privOld = nil
+}
+
+// PrivateKey describes the published OPRF key.
+type PrivateKey struct {
+	Suite     string       // "P256-SHA256"
+	KeyID     string       // 16 hex digits of SHA-256 of PublicKey
+	PublicKey []byte       // compressed point (SerializeElement)
+	Bits      map[Kind]int // bucket prefix length per kind with data
+	Records   map[Kind]uint64
+}
+
+// PrivateKeyInfo returns the public key and the bucket prefix lengths.
+func (ix *Index) PrivateKeyInfo() (PrivateKey, error) {
+	ps, err := ix.privateState()
+	if err != nil {
+		return PrivateKey{}, err
+	}
+	pk := PrivateKey{Suite: ps.kf.Suite, KeyID: ps.kf.KeyID, PublicKey: slices.Clone(ps.pub),
+		Bits: map[Kind]int{}, Records: map[Kind]uint64{}}
+	for k, s := range ps.sets {
+		pk.Bits[k] = s.bits
+		pk.Records[k] = s.records
+	}
+	return pk, nil
+}
+
+// PrivateEntry is one record of a private bucket: the keyed value and the
+// breaches the record is in.
+type PrivateEntry struct {
+	Value    [PrivateValueLen]byte
+	Breaches []BreachID
+}
+
+// PrivateAnswer is the server's side of one private lookup.
+type PrivateAnswer struct {
+	KeyID     string   // the key that evaluated
+	Evaluated [][]byte // compressed points, in request order
+	Proof     []byte   // the DLEQ proof, c || s (64 bytes)
+	Bits      int
+	Bucket    []PrivateEntry
+}
+
+// ErrBadElement is returned by PrivateEvaluate for a blinded element that
+// is not a compressed point of P-256.
+var ErrBadElement = errors.New("index: blinded element is not a compressed P-256 point")
+
+// PrivateEvaluate evaluates a batch of blinded elements (compressed P-256
+// points, 33 bytes) with the index key, with a DLEQ proof, and returns
+// bucket `prefix` of kind k. The prefix has the bit length PrivateKeyInfo
+// publishes; a wrong one is a *PrefixError, a bad element ErrBadElement.
+// An empty batch returns the bucket alone.
+func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]byte) (PrivateAnswer, error) {
+	ps, err := ix.privateState()
+	if err != nil {
+		return PrivateAnswer{}, err
+	}
+	s := ps.sets[k]
+	if s == nil {
+		// A kind with no records: the only bucket is empty, with 0 bits.
+		if g := ix.gen(k); g != nil {
+			return PrivateAnswer{}, fmt.Errorf("%w for %s (run 'pwndex ingest' again)", ErrNoPrivate, k)
+		}
+		s = &privSet{kind: k}
+	}
+	if bits != s.bits || (bits < 32 && prefix>>bits != 0) {
+		return PrivateAnswer{}, &PrefixError{Want: s.bits}
+	}
+	ans := PrivateAnswer{KeyID: ps.kf.KeyID, Bits: s.bits}
+	if len(blinded) > 0 {
+		ans.Evaluated, ans.Proof, err = ps.server.evaluate(blinded, nil)
+		if errors.Is(err, errBadPoint) {
+			return PrivateAnswer{}, ErrBadElement
+		}
+		if err != nil {
+			return PrivateAnswer{}, fmt.Errorf("index: OPRF evaluation: %w", err)
+		}
+	}
+	if s.data != nil {
+		ans.Bucket, err = s.entries(prefix)
+	}
+	return ans, err
+}
+
+// PrefixError reports a private lookup prefix of the wrong bit length.
+type PrefixError struct{ Want int }
+
+func (e *PrefixError) Error() string {
+	return fmt.Sprintf("the prefix must have %d bits (see GET /v1/private/key)", e.Want)
+}
+
+func (s *privSet) entries(b uint32) ([]PrivateEntry, error) {
+	lo := binary.LittleEndian.Uint64(s.offsets[8*b:])
+	hi := binary.LittleEndian.Uint64(s.offsets[8*b+8:])
+	body := s.body[lo:hi]
+	var out []PrivateEntry
+	for len(body) > 0 {
+		if len(body) < PrivateValueLen {
+			return nil, errors.New("index: corrupt private artefact")
+		}
+		var e PrivateEntry
+		copy(e.Value[:], body)
+		var err error
+		e.Breaches, body, err = decodeIDs(nil, body[PrivateValueLen:])
+		if err != nil {
+			return nil, fmt.Errorf("index: corrupt private artefact: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func openPrivSet(path string, k Kind) (*privSet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open private artefact: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open private artefact: %w", err)
+	}
+	if st.Size() < privHeaderLen+16 {
+		return nil, fmt.Errorf("%s: truncated", path)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap private artefact: %w", err)
+	}
+	bad := func(why string) (*privSet, error) {
+		syscall.Munmap(data)
+		return nil, fmt.Errorf("%s: corrupt private artefact: %s", path, why)
+	}
+	if string(data[:8]) != privMagic || xxhash.Sum64(data[:56]) != binary.LittleEndian.Uint64(data[56:]) {
+		return bad("bad header")
+	}
+	b := int(data[9])
+	if Kind(data[8]) != k || b > maxPrivBits {
+		return bad("wrong kind or prefix length")
+	}
+	n := 1 << b
+	offEnd := privHeaderLen + 8*(n+1)
+	bodyLen := binary.LittleEndian.Uint64(data[24:])
+	if int64(offEnd) > st.Size() || uint64(st.Size()-int64(offEnd)) != bodyLen {
+		return bad("size does not match header")
+	}
+	offsets := data[privHeaderLen:offEnd]
+	if xxhash.Sum64(offsets) != binary.LittleEndian.Uint64(data[48:]) {
+		return bad("offset table checksum mismatch")
+	}
+	var prev uint64
+	for i := 0; i <= n; i++ {
+		o := binary.LittleEndian.Uint64(offsets[8*i:])
+		if o < prev || o > bodyLen {
+			return bad("offset table not monotonic")
+		}
+		prev = o
+	}
+	if prev != bodyLen {
+		return bad("offset table does not end at body length")
+	}
+	return &privSet{kind: k, bits: b, records: binary.LittleEndian.Uint64(data[16:]),
+		data: data, offsets: offsets, body: data[offEnd:]}, nil
+}
+
+// privRec is a record staged for an artefact: its breach IDs are
+// ids[off:off+n] of the build's shared arena (28 bytes a record).
+type privRec struct {
+	bucket uint32
+	off, n uint32
+	value  [PrivateValueLen]byte
+}
+
+// DerivePrivate writes the private artefacts missing for the live
+// generations under the current OPRF key (creating the key if the index
+// has none), then commits them in oprf.key and removes stale artefacts.
+// Ingest calls it after every commit; it is a no-op when nothing changed.
+func (ix *Index) DerivePrivate(ctx context.Context) error {
+	return ix.derivePrivate(ctx, false)
+}
+
+// RotatePrivateKey replaces the OPRF key with a new random one and
+// recomputes every artefact from the stored records. Until it returns, the
+// old key and artefacts stay live; after a crash, running it again
+// completes a rotation.
+func (ix *Index) RotatePrivateKey(ctx context.Context) error {
+	return ix.derivePrivate(ctx, true)
+}
+
+func (ix *Index) derivePrivate(ctx context.Context, rotate bool) error {
+	if ix.opts.ReadOnly || ix.metaRO {
+		return ErrReadOnly
+	}
+	if !ix.building.TryLock() {
+		return ErrBusy
+	}
+	defer ix.building.Unlock()
+	return ix.derivePrivateLocked(ctx, rotate)
+}
+
+// derivePrivateLocked is derivePrivate for a caller holding ix.building.
+func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
+	kf, key, err := ix.readKeyFile()
+	switch {
+	case errors.Is(err, os.ErrNotExist) || (err == nil && rotate):
+		if kf, key, err = newKeyFile(); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("index: %w", err)
+	}
+	dir := filepath.Join(ix.dir, privDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	v := ix.view.Load()
+	files := map[string]string{}
+	changed := rotate
+	for _, k := range PrivateKinds {
+		gname := v.st.Gens[k]
+		if gname == "" || v.gens[k] == nil {
+			if kf.Files[k.String()] != "" {
+				changed = true
+			}
+			continue
+		}
+		name := gname + "-" + kf.KeyID + ".opr"
+		files[k.String()] = name
+		if kf.Files[k.String()] == name {
+			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				continue
+			}
+		}
+		changed = true
+		// Values of records already in the previous artefact under this
+		// key are reused (its .vals sidecar); a rotation has none.
+		prev := ""
+		if old := kf.Files[k.String()]; old != "" && strings.HasSuffix(old, "-"+kf.KeyID+".opr") {
+			prev = filepath.Join(dir, valsName(old))
+		}
+		if err := ix.writePrivSet(ctx, filepath.Join(dir, name), v.gens[k], key, prev); err != nil {
+			return fmt.Errorf("index: private %s: %w", k, err)
+		}
+	}
+	if changed {
+		kf.Files = files
+		if err := syncDir(dir); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		if err := ix.writeKeyFile(kf); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		// This process sees the new state at once, not after the
+		// once-a-second check.
+		ix.privMu.Lock()
+		ix.privChecked = time.Time{}
+		ix.privMu.Unlock()
+	}
+	live := map[string]bool{}
+	for _, n := range files {
+		live[n] = true
+		live[valsName(n)] = true
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !live[e.Name()] {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	return nil
+}
+
+// privateValues computes the keyed values of inputs with key (FullEvaluate,
+// private_fast.go), in parallel over GOMAXPROCS workers: the ingest-side
+// cost of private lookups.
+func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(i int) []byte, out func(i int, v []byte)) error {
+	workers := runtime.GOMAXPROCS(0)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	const chunk = 256
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fe, err := newFullEvaluator(key)
+			if err != nil {
+				once.Do(func() { firstErr = err })
+				return
+			}
+			for {
+				if ctx.Err() != nil {
+					once.Do(func() { firstErr = ctx.Err() })
+					return
+				}
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					v, err := fe.evaluate(input(i))
+					if err != nil {
+						once.Do(func() { firstErr = fmt.Errorf("OPRF evaluation: %w", err) })
+						return
+					}
+					out(i, v)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// writePrivSet derives the artefact of generation g under key into path,
+// and its sidecar of (hash, value) pairs in hash order. prev, if not empty,
+// is the sidecar of the previous artefact under the same key: the values
+// of the records it holds are reused, and only new records are evaluated.
+func (ix *Index) writePrivSet(ctx context.Context, path string, g *generation, key *oprf.PrivateKey, prev string) error {
+	var hashes []Hash
+	var recs []privRec
+	var ids []BreachID
+	err := forEachRecord(g.dir, g.kind, func(e *Entry) {
+		hashes = append(hashes, e.Hash)
+		recs = append(recs, privRec{off: uint32(len(ids)), n: uint32(len(e.Breaches))})
+		ids = append(ids, e.Breaches...)
+	})
+	if err != nil {
+		return err
+	}
+	if uint64(len(ids)) > 1<<32-1 {
+		return errors.New("too many breach memberships for one artefact")
+	}
+	b := PrivateBits(uint64(len(recs)))
+	for i := range recs {
+		recs[i].bucket = PrivateBucket(hashes[i][:], b)
+	}
+	// Merge the previous sidecar (both in hash order).
+	todo := make([]int, 0, len(recs))
+	old := readVals(prev)
+	for i, j := 0, 0; i < len(recs); i++ {
+		for j < len(old) && bytes.Compare(old[j][:20], hashes[i][:]) < 0 {
+			j += 1
+		}
+		if j < len(old) && [20]byte(old[j][:20]) == hashes[i] {
+			copy(recs[i].value[:], old[j][20:])
+			continue
+		}
+		todo = append(todo, i)
+	}
+	old = nil
+	err = privateValues(ctx, key, len(todo), func(i int) []byte { return hashes[todo[i]][:] },
+		func(i int, v []byte) { copy(recs[todo[i]].value[:], v) })
+	if err != nil {
+		return err
+	}
+	ix.privEvaluated.Add(int64(len(todo)))
+	if err := writeVals(valsName(path), hashes, recs); err != nil {
+		return err
+	}
+	hashes = nil
+	slices.SortFunc(recs, func(x, y privRec) int {
+		if c := cmp.Compare(x.bucket, y.bucket); c != 0 {
+			return c
+		}
+		return bytes.Compare(x.value[:], y.value[:])
+	})
+	return writePrivFile(path, g.kind, b, recs, ids, key)
+}
+
+// Sidecar of an artefact, <name>.vals: magic "PWXPVAL1", count u64, then
+// count x (hash [20]byte, value [PrivateValueLen]byte) in hash order,
+// then xxhash64 of everything before (little-endian).
+const valsMagic = "PWXPVAL1"
+
+func valsName(artefact string) string { return strings.TrimSuffix(artefact, ".opr") + ".vals" }
+
+// readVals returns the pairs of a sidecar, or nil if it is missing or
+// damaged (its values are then recomputed).
+func readVals(path string) [][20 + PrivateValueLen]byte {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	const rec = 20 + PrivateValueLen
+	if err != nil || len(data) < 24 || string(data[:8]) != valsMagic {
+		return nil
+	}
+	n := binary.LittleEndian.Uint64(data[8:])
+	if uint64(len(data)) != 24+n*rec || xxhash.Sum64(data[:len(data)-8]) != binary.LittleEndian.Uint64(data[len(data)-8:]) {
+		return nil
+	}
+	out := make([][rec]byte, n)
+	for i := range out {
+		copy(out[i][:], data[16+i*rec:])
+	}
+	return out
+}
+
+func writeVals(path string, hashes []Hash, recs []privRec) error {
+	const rec = 20 + PrivateValueLen
+	buf := make([]byte, 16, 24+len(recs)*rec)
+	copy(buf, valsMagic)
+	binary.LittleEndian.PutUint64(buf[8:], uint64(len(recs)))
+	for i := range recs {
+		buf = append(buf, hashes[i][:]...)
+		buf = append(buf, recs[i].value[:]...)
+	}
+	buf = binary.LittleEndian.AppendUint64(buf, xxhash.Sum64(buf))
+	return writeSynced(path, buf)
+}
+
+// writeSynced writes data to path through a synced temporary file.
+func writeSynced(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func writePrivFile(path string, k Kind, b int, recs []privRec, ids []BreachID, key *oprf.PrivateKey) error {
+	n := 1 << b
+	offsets := make([]byte, 8*(n+1))
+	var body []byte
+	j := 0
+	for bk := 0; bk < n; bk++ {
+		binary.LittleEndian.PutUint64(offsets[8*bk:], uint64(len(body)))
+		for ; j < len(recs) && recs[j].bucket == uint32(bk); j++ {
+			body = append(body, recs[j].value[:]...)
+			body = encodeIDs(body, ids[recs[j].off:recs[j].off+recs[j].n])
+		}
+	}
+	binary.LittleEndian.PutUint64(offsets[8*n:], uint64(len(body)))
+	hdr := make([]byte, privHeaderLen)
+	copy(hdr, privMagic)
+	hdr[8], hdr[9] = byte(k), byte(b)
+	binary.LittleEndian.PutUint64(hdr[16:], uint64(len(recs)))
+	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(body)))
+	pk, _ := key.Public().MarshalBinary()
+	id := sha256.Sum256(pk)
+	copy(hdr[32:40], id[:8])
+	binary.LittleEndian.PutUint64(hdr[48:], xxhash.Sum64(offsets))
+	binary.LittleEndian.PutUint64(hdr[56:], xxhash.Sum64(hdr[:56]))
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	for _, part := range [][]byte{hdr, offsets, body} {
+		if _, err := f.Write(part); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", tmp, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,493 @@
+package index
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"math/big"
+
+	"filippo.io/nistec"
+	"github.com/cloudflare/circl/oprf"
+)
+
+// fullEvaluator computes RFC 9497 FullEvaluate for P256-SHA256 in
+// verifiable mode, the keyed value of a stored record, several times
+// faster than circl's generic path: hash-to-curve decompresses points with
+// nistec's field square root instead of math/big exponentiations, and the
+// scalar multiplication is nistec's. TestFastFullEvaluate checks it
+// against circl and the RFC 9497 vectors.
+//
+//	FullEvaluate(input) = SHA-256(I2OSP(len(input), 2) || input ||
+//	                              I2OSP(33, 2) || SerializeElement(k * HashToGroup(input)) || "Finalize")
+//
+// HashToGroup is hash_to_curve P256_XMD:SHA-256_SSWU_RO_ (RFC 9380) with
+// DST "HashToGroup-OPRFV1-\x01-P256-SHA256".
+type fullEvaluator struct {
+	k []byte // the private scalar, 32 bytes big-endian
+}
+
+var (
+	h2gDST = []byte("HashToGroup-OPRFV1-\x01-P256-SHA256")
+	p256P  = mustHex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff")
+	p256B  = mustHex("5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b")
+	sswuZ  = new(big.Int).Sub(p256P, big.NewInt(10)) // Z = -10
+	// c1 = -B/A = B/3 mod p; c2 = B/(Z*A) = B/30 mod p.
+	sswuC1 = new(big.Int).Mod(new(big.Int).Mul(p256B, new(big.Int).ModInverse(big.NewInt(3), p256P)), p256P)
+	sswuC2 = new(big.Int).Mod(new(big.Int).Mul(p256B, new(big.Int).ModInverse(big.NewInt(30), p256P)), p256P)
+)
+
+func mustHex(s string) *big.Int {
+	v, ok := new(big.Int).SetString(s, 16)
+	if !ok {
+		panic("bad constant")
+	}
+	return v
+}
+
+func newFullEvaluator(key *oprf.PrivateKey) (*fullEvaluator, error) {
+	k, err := key.MarshalBinary()
+	if err != nil || len(k) != 32 {
+		return nil, errors.New("index: OPRF key is not a P-256 scalar")
+	}
+	return &fullEvaluator{k: k}, nil
+}
+
+// expandXMD is expand_message_xmd with SHA-256 for 96 bytes (RFC 9380 5.3.1).
+func expandXMD(msg, dst []byte) [96]byte {
+	dstPrime := append(append([]byte{}, dst...), byte(len(dst)))
+	h := sha256.New()
+	var zpad [64]byte
+	h.Write(zpad[:])
+	h.Write(msg)
+	h.Write([]byte{0, 96, 0})
+	h.Write(dstPrime)
+	b0 := h.Sum(nil)
+	var out [96]byte
+	prev := make([]byte, 32)
+	for i := 1; i <= 3; i++ {
+		h.Reset()
+		var x [32]byte
+		for j := range x {
+			x[j] = b0[j] ^ prev[j]
+		}
+		if i == 1 {
+			h.Write(b0)
+		} else {
+			h.Write(x[:])
+		}
+		h.Write([]byte{byte(i)})
+		h.Write(dstPrime)
+		prev = h.Sum(prev[:0])
+		copy(out[32*(i-1):], prev)
+	}
+	return out
+}
+
+// mapSSWU is map_to_curve_simple_swu for P-256 (RFC 9380 6.6.2), choosing
+// y through nistec's point decompression: the compressed prefix selects the
+// root whose parity is sgn0(u).
+func mapSSWU(u *big.Int) (*nistec.P256Point, error) {
+	p := p256P
+	u2 := new(big.Int).Mul(u, u)
+	u2.Mod(u2, p)
+	zu2 := new(big.Int).Mul(sswuZ, u2)
+	zu2.Mod(zu2, p)
+	tv := new(big.Int).Mul(zu2, zu2)
+	tv.Add(tv, zu2)
+	tv.Mod(tv, p)
+	x1 := new(big.Int)
+	if tv.Sign() == 0 {
+		x1.Set(sswuC2)
+	} else {
+		tv.ModInverse(tv, p)
+		tv.Add(tv, big.NewInt(1))
+		x1.Mul(sswuC1, tv)
+		x1.Mod(x1, p)
+	}
+	var enc [33]byte
+	enc[0] = 2 | byte(u.Bit(0))
+	x1.FillBytes(enc[1:])
+	if pt, err := nistec.NewP256Point().SetBytes(enc[:]); err == nil {
+		return pt, nil
+	}
+	x2 := x1.Mul(zu2, x1)
+	x2.Mod(x2, p)
+	x2.FillBytes(enc[1:])
+	return nistec.NewP256Point().SetBytes(enc[:])
+}
+
+// hashToGroup is hash_to_curve P256_XMD:SHA-256_SSWU_RO_ with the OPRF DST.
+func hashToGroup(msg []byte) (*nistec.P256Point, error) {
+	b := expandXMD(msg, h2gDST)
+	u0 := new(big.Int).SetBytes(b[:48])
+	u0.Mod(u0, p256P)
+	u1 := new(big.Int).SetBytes(b[48:])
+	u1.Mod(u1, p256P)
+	q0, err := mapSSWU(u0)
+	if err != nil {
+		return nil, err
+	}
+	q1, err := mapSSWU(u1)
+	if err != nil {
+		return nil, err
+	}
+	return q0.Add(q0, q1), nil
+}
+
+// evaluate returns FullEvaluate(input).
+func (f *fullEvaluator) evaluate(input []byte) ([]byte, error) {
+	if len(input) > 0xffff {
+		return nil, errors.New("OPRF input too long")
+	}
+	pt, err := hashToGroup(input)
+	if err != nil {
+		return nil, err
+	}
+	if pt.IsInfinity() == 1 {
+		return nil, errors.New("OPRF input hashes to the identity")
+	}
+	if _, err := pt.ScalarMult(pt, f.k); err != nil {
+		return nil, err
+	}
+	el := pt.BytesCompressed()
+	h := sha256.New()
+	var l [2]byte
+	binary.BigEndian.PutUint16(l[:], uint16(len(input)))
+	h.Write(l[:])
+	h.Write(input)
+	binary.BigEndian.PutUint16(l[:], uint16(len(el)))
+	h.Write(l[:])
+	h.Write(el)
+	h.Write([]byte("Finalize"))
+	return h.Sum(nil), nil
+}
+
+// The server side of a verifiable evaluation (RFC 9497 3.3.2 BlindEvaluate
+// and 2.2.1 GenerateProof with ComputeCompositesFast), on nistec as well.
+// TestFastEvaluate checks it against the RFC 9497 vectors (elements and
+// proofs, given the vector's proof randomness) and against circl's client.
+
+var (
+	p256N        = mustHex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
+	contextStr   = "OPRFV1-\x01-P256-SHA256"
+	seedDST      = []byte("Seed-" + contextStr)
+	h2sDST       = []byte("HashToScalar-" + contextStr)
+	errBadPoint  = errors.New("not a compressed P-256 point")
+	errBadScalar = errors.New("scalar out of range")
+)
+
+// hashToScalar is HashToScalar for P256-SHA256: hash_to_field with
+// expand_message_xmd (48 bytes) reduced modulo the group order.
+func hashToScalar(msg []byte) [32]byte {
+	b := expandXMD48(msg, h2sDST)
+	v := new(big.Int).SetBytes(b[:])
+	v.Mod(v, p256N)
+	var out [32]byte
+	v.FillBytes(out[:])
+	return out
+}
+
+// expandXMD48 is expand_message_xmd with SHA-256 for 48 bytes.
+func expandXMD48(msg, dst []byte) [48]byte {
+	dstPrime := append(append([]byte{}, dst...), byte(len(dst)))
+	h := sha256.New()
+	var zpad [64]byte
+	h.Write(zpad[:])
+	h.Write(msg)
+	h.Write([]byte{0, 48, 0})
+	h.Write(dstPrime)
+	b0 := h.Sum(nil)
+	h.Reset()
+	h.Write(b0)
+	h.Write([]byte{1})
+	h.Write(dstPrime)
+	b1 := h.Sum(nil)
+	var x [32]byte
+	for j := range x {
+		x[j] = b0[j] ^ b1[j]
+	}
+	h.Reset()
+	h.Write(x[:])
+	h.Write([]byte{2})
+	h.Write(dstPrime)
+	b2 := h.Sum(nil)
+	var out [48]byte
+	copy(out[:], b1)
+	copy(out[32:], b2[:16])
+	return out
+}
+
+func appendLen(dst, b []byte) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(b)))
+	return append(dst, b...)
+}
+
+// fastServer evaluates blinded elements with the key k (32 bytes) and
+// proves it with a DLEQ proof against the public key pk (compressed).
+type fastServer struct {
+	k    []byte
+	kInt *big.Int
+	pk   []byte
+}
+
+func newFastServer(key *oprf.PrivateKey) (*fastServer, error) {
+	k, err := key.MarshalBinary()
+	if err != nil || len(k) != 32 {
+		return nil, errors.New("index: OPRF key is not a P-256 scalar")
+	}
+	pk, err := nistec.NewP256Point().ScalarBaseMult(k)
+	if err != nil {
+		return nil, err
+	}
+	return &fastServer{k: k, kInt: new(big.Int).SetBytes(k), pk: pk.BytesCompressed()}, nil
+}
+
+// evaluate returns the evaluated elements (compressed) of the blinded
+// elements (compressed, validated here) and the proof c || s. r is the
+// proof randomness (32 bytes, < n); nil draws it at random.
+func (f *fastServer) evaluate(blinded [][]byte, r []byte) (evals [][]byte, proof []byte, err error) {
+	cs := make([]*nistec.P256Point, len(blinded))
+	evals = make([][]byte, len(blinded))
+	for i, b := range blinded {
+		if len(b) != 33 {
+			return nil, nil, errBadPoint
+		}
+		if cs[i], err = nistec.NewP256Point().SetBytes(b); err != nil {
+			return nil, nil, errBadPoint
+		}
+		d, err := nistec.NewP256Point().ScalarMult(cs[i], f.k)
+		if err != nil {
+			return nil, nil, err
+		}
+		evals[i] = d.BytesCompressed()
+	}
+	// ComputeCompositesFast.
+	seedT := appendLen(nil, f.pk)
+	seedT = appendLen(seedT, seedDST)
+	seed := sha256.Sum256(seedT)
+	m := nistec.NewP256Point() // the identity
+	var t []byte
+	for i := range cs {
+		t = appendLen(t[:0], seed[:])
+		t = binary.BigEndian.AppendUint16(t, uint16(i))
+		t = appendLen(t, blinded[i])
+		t = appendLen(t, evals[i])
+		t = append(t, "Composite"...)
+		di := hashToScalar(t)
+		p, err := nistec.NewP256Point().ScalarMult(cs[i], di[:])
+		if err != nil {
+			return nil, nil, err
+		}
+		m.Add(m, p)
+	}
+	z, err := nistec.NewP256Point().ScalarMult(m, f.k)
+	if err != nil {
+		return nil, nil, err
+	}
+	// GenerateProof.
+	var rb [32]byte
+	if r != nil {
+		if len(r) != 32 || new(big.Int).SetBytes(r).Cmp(p256N) >= 0 {
+			return nil, nil, errBadScalar
+		}
+		copy(rb[:], r)
+	} else {
+		var wide [48]byte
+		if _, err := rand.Read(wide[:]); err != nil {
+			return nil, nil, err
+		}
+		new(big.Int).Mod(new(big.Int).SetBytes(wide[:]), p256N).FillBytes(rb[:])
+	}
+	t2, err := nistec.NewP256Point().ScalarBaseMult(rb[:])
+	if err != nil {
+		return nil, nil, err
+	}
+	t3, err := nistec.NewP256Point().ScalarMult(m, rb[:])
+	if err != nil {
+		return nil, nil, err
+	}
+	t = appendLen(t[:0], f.pk)
+	t = appendLen(t, m.BytesCompressed())
+	t = appendLen(t, z.BytesCompressed())
+	t = appendLen(t, t2.BytesCompressed())
+	t = appendLen(t, t3.BytesCompressed())
+	t = append(t, "Challenge"...)
+	c := hashToScalar(t)
+	s := new(big.Int).Mul(new(big.Int).SetBytes(c[:]), f.kInt)
+	s.Sub(new(big.Int).SetBytes(rb[:]), s)
+	s.Mod(s, p256N)
+	proof = make([]byte, 64)
+	copy(proof, c[:])
+	s.FillBytes(proof[32:])
+	return evals, proof, nil
+}
+
+// PrivateClient is the client side of a private lookup (RFC 9497 VOPRF,
+// P256-SHA256) on nistec: Blind, then Finalize, which verifies the
+// server's DLEQ proof against the published key before unblinding.
+// TestPrivateClient checks it against the RFC 9497 vectors and circl's
+// server. It is safe for concurrent use.
+type PrivateClient struct {
+	pk []byte // compressed public key
+	pt *nistec.P256Point
+}
+
+// PrivateBlinding holds what Finalize needs from Blind. It holds the
+// inputs: keep it in memory only.
+type PrivateBlinding struct {
+	inputs  [][]byte
+	blinds  [][32]byte
+	blinded [][]byte
+}
+
+// NewPrivateClient returns a client for the compressed public key pk
+// (GET /v1/private/key).
+func NewPrivateClient(pk []byte) (*PrivateClient, error) {
+	if len(pk) != 33 {
+		return nil, errBadPoint
+	}
+	pt, err := nistec.NewP256Point().SetBytes(pk)
+	if err != nil {
+		return nil, errBadPoint
+	}
+	return &PrivateClient{pk: append([]byte(nil), pk...), pt: pt}, nil
+}
+
+// Blind blinds inputs with fresh random scalars and returns the blinded
+// elements (compressed points) to send.
+func (c *PrivateClient) Blind(inputs [][]byte) (*PrivateBlinding, [][]byte, error) {
+	return c.blind(inputs, nil)
+}
+
+// blind is Blind with given scalars (tests).
+func (c *PrivateClient) blind(inputs [][]byte, blinds [][32]byte) (*PrivateBlinding, [][]byte, error) {
+	b := &PrivateBlinding{inputs: inputs, blinds: make([][32]byte, len(inputs)), blinded: make([][]byte, len(inputs))}
+	for i, in := range inputs {
+		if blinds != nil {
+			b.blinds[i] = blinds[i]
+		} else {
+			var wide [48]byte
+			for {
+				if _, err := rand.Read(wide[:]); err != nil {
+					return nil, nil, err
+				}
+				v := new(big.Int).Mod(new(big.Int).SetBytes(wide[:]), p256N)
+				if v.Sign() != 0 {
+					v.FillBytes(b.blinds[i][:])
+					break
+				}
+			}
+		}
+		p, err := hashToGroup(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := p.ScalarMult(p, b.blinds[i][:]); err != nil {
+			return nil, nil, err
+		}
+		b.blinded[i] = p.BytesCompressed()
+	}
+	return b, b.blinded, nil
+}
+
+// ErrPrivateProof is returned by Finalize when the server's proof does not
+// verify against the published key.
+var ErrPrivateProof = errors.New("index: the evaluation's proof does not verify against the published key")
+
+// Finalize verifies the proof of the evaluated elements (compressed
+// points, one per blinded element) and returns the OPRF outputs.
+func (c *PrivateClient) Finalize(b *PrivateBlinding, evals [][]byte, proof []byte) ([][]byte, error) {
+	if len(evals) != len(b.blinded) || len(proof) != 64 {
+		return nil, ErrPrivateProof
+	}
+	cScalar, sScalar := proof[:32], proof[32:]
+	if new(big.Int).SetBytes(cScalar).Cmp(p256N) >= 0 || new(big.Int).SetBytes(sScalar).Cmp(p256N) >= 0 {
+		return nil, ErrPrivateProof
+	}
+	ds := make([]*nistec.P256Point, len(evals))
+	seedT := appendLen(nil, c.pk)
+	seedT = appendLen(seedT, seedDST)
+	seed := sha256.Sum256(seedT)
+	m, z := nistec.NewP256Point(), nistec.NewP256Point()
+	var t []byte
+	for i := range evals {
+		if len(evals[i]) != 33 {
+			return nil, ErrPrivateProof
+		}
+		var err error
+		if ds[i], err = nistec.NewP256Point().SetBytes(evals[i]); err != nil {
+			return nil, ErrPrivateProof
+		}
+		ci, err := nistec.NewP256Point().SetBytes(b.blinded[i])
+		if err != nil {
+			return nil, err
+		}
+		t = appendLen(t[:0], seed[:])
+		t = binary.BigEndian.AppendUint16(t, uint16(i))
+		t = appendLen(t, b.blinded[i])
+		t = appendLen(t, evals[i])
+		t = append(t, "Composite"...)
+		di := hashToScalar(t)
+		if _, err := ci.ScalarMult(ci, di[:]); err != nil {
+			return nil, err
+		}
+		m.Add(m, ci)
+		dd, err := nistec.NewP256Point().ScalarMult(ds[i], di[:])
+		if err != nil {
+			return nil, err
+		}
+		z.Add(z, dd)
+	}
+	// t2 = s*G + c*pk, t3 = s*M + c*Z.
+	t2, err := nistec.NewP256Point().ScalarBaseMult(sScalar)
+	if err != nil {
+		return nil, err
+	}
+	cpk, err := nistec.NewP256Point().ScalarMult(c.pt, cScalar)
+	if err != nil {
+		return nil, err
+	}
+	t2.Add(t2, cpk)
+	t3, err := nistec.NewP256Point().ScalarMult(m, sScalar)
+	if err != nil {
+		return nil, err
+	}
+	cz, err := nistec.NewP256Point().ScalarMult(z, cScalar)
+	if err != nil {
+		return nil, err
+	}
+	t3.Add(t3, cz)
+	t = appendLen(t[:0], c.pk)
+	t = appendLen(t, m.BytesCompressed())
+	t = appendLen(t, z.BytesCompressed())
+	t = appendLen(t, t2.BytesCompressed())
+	t = appendLen(t, t3.BytesCompressed())
+	t = append(t, "Challenge"...)
+	if want := hashToScalar(t); !bytes.Equal(want[:], cScalar) {
+		return nil, ErrPrivateProof
+	}
+	outs := make([][]byte, len(evals))
+	for i := range evals {
+		inv := new(big.Int).ModInverse(new(big.Int).SetBytes(b.blinds[i][:]), p256N)
+		var ib [32]byte
+		inv.FillBytes(ib[:])
+		n, err := ds[i].ScalarMult(ds[i], ib[:])
+		if err != nil {
+			return nil, err
+		}
+		el := n.BytesCompressed()
+		h := sha256.New()
+		var l [2]byte
+		binary.BigEndian.PutUint16(l[:], uint16(len(b.inputs[i])))
+		h.Write(l[:])
+		h.Write(b.inputs[i])
+		binary.BigEndian.PutUint16(l[:], uint16(len(el)))
+		h.Write(l[:])
+		h.Write(el)
+		h.Write([]byte("Finalize"))
+		outs[i] = h.Sum(nil)
+	}
+	return outs, nil
+}
