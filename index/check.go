@@ -50,11 +50,13 @@ func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 	v := ix.view.Load()
 	rep := CheckReport{Kinds: map[Kind]KindCheck{}}
 	problem := func(format string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, a...)) }
-	if err := verifyStore(ix.meta); err != nil {
-		problem("metadata store: %v", err)
-	}
-	for _, p := range ix.checkMetaFiles(filepath.Join(ix.dir, "meta")) {
-		problem("%s", p)
+	if ix.meta != nil { // nil when opened from a snapshot, which has no metadata store
+		if err := verifyStore(ix.meta); err != nil {
+			problem("metadata store: %v", err)
+		}
+		for _, p := range ix.checkMetaFiles(filepath.Join(ix.dir, "meta")) {
+			problem("%s", p)
+		}
 	}
 	for _, k := range Kinds {
 		if len(ix.opts.Kinds) > 0 && !slices.Contains(ix.opts.Kinds, k) {

@@ -233,7 +233,7 @@ func TestCheckOneBadBucketStaysAligned(t *testing.T) {
 			lo := binary.LittleEndian.Uint64(r.offsets[8*target:])
 			hi := binary.LittleEndian.Uint64(r.offsets[8*target+8:])
 			r.close()
-			start := int64(rangeHeaderLen + 8*(RangeBuckets+1) + lo)
+			start := int64(rangeHeaderLen + rangeTablesLen + lo)
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
