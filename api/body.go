@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -199,6 +200,33 @@ func finishBody(ctx *fasthttp.RequestCtx) {
 	if n > drainLimit || (err != nil && !errors.Is(err, io.EOF)) {
 		ctx.SetConnectionClose()
 	}
+}
+
+// Lingering close bounds: how long and how much of an unread request body
+// is discarded after a response that closes the connection.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 16 << 20
+)
+
+// lingerOnClose makes a response that closes its connection while part of
+// the request body is still unread close gracefully: closing a socket with
+// unread input makes the kernel send a reset, and a client still sending
+// its body would see "connection reset" instead of reading the 413. So the
+// rest of the body is read and discarded first, at most lingerBytes for at
+// most lingerTime (through io.Discard's pooled buffer: no memory grows);
+// only a larger or slower body is cut off. Called after every request
+// handled, after finishBody.
+func lingerOnClose(ctx *fasthttp.RequestCtx) {
+	stream := ctx.RequestBodyStream()
+	if stream == nil || !ctx.Response.ConnectionClose() || ctx.Request.Header.ConnectionClose() ||
+		ctx.Request.Header.ContentLength() == 0 {
+		return
+	}
+	if c := ctx.Conn(); c != nil {
+		c.SetReadDeadline(time.Now().Add(lingerTime))
+	}
+	io.CopyN(io.Discard, stream, lingerBytes)
 }
 
 // continueOK is the fasthttp ContinueHandler: a client sending "Expect:

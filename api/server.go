@@ -285,6 +285,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.recovered(ctx, r, p)
 		}
 		finishBody(ctx)
+		lingerOnClose(ctx)
 		s.inFly.Add(-1)
 		d := time.Since(start)
 		status := ctx.Response.StatusCode()
