@@ -95,14 +95,14 @@ func runPrivateBench(e *benchEnv) (map[string]benchMeasure, error) {
 	}
 	defer srv.stop()
 	base := "http://" + srv.addr
-	priv, dp, _, err := e.runAudit(f, "--remote", base, "--private")
+	priv, dp, _, err := e.runAudit(f, f.key, "--remote", base, "--private")
 	if err != nil {
 		return nil, fmt.Errorf("private audit: %w", err)
 	}
 	if err := checkAudit(f, priv); err != nil {
 		return nil, fmt.Errorf("private audit: %w", err)
 	}
-	rng, dr, _, err := e.runAudit(f, "--remote", base)
+	rng, dr, _, err := e.runAudit(f, f.key, "--remote", base)
 	if err != nil {
 		return nil, fmt.Errorf("range audit: %w", err)
 	}
