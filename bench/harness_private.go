@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"filippo.io/nistec"
 	"github.com/cloudflare/circl/oprf"
 
-	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
 	"github.com/pwndex/pwndex/quality/audit"
 )
@@ -34,10 +33,10 @@ func privateBenchCase() *benchCase {
 	return &benchCase{
 		name: "private",
 		once: true, // the derivation over the audit index dominates
-		rows: []bench.Row{
+		rows: []Row{
 			{Name: rowPrivMul, Unit: "mults/s"},
-			{Name: rowPrivEval, Unit: "evals/s", Goal: bench.AtLeast, Target: benchTargetPrivEval},
-			{Name: rowPrivDerive, Unit: "ids/s", Goal: bench.AtLeast, Target: benchTargetPrivDerive},
+			{Name: rowPrivEval, Unit: "evals/s", Goal: AtLeast, Target: benchTargetPrivEval},
+			{Name: rowPrivDerive, Unit: "ids/s", Goal: AtLeast, Target: benchTargetPrivDerive},
 			{Name: rowPrivBytes, Unit: "bytes"},
 			{Name: rowAuditPriv, Unit: "ids/s"},
 			{Name: rowAuditPrivRm, Unit: "ids/s"},
@@ -95,14 +94,14 @@ func runPrivateBench(e *benchEnv) (map[string]benchMeasure, error) {
 	}
 	defer srv.stop()
 	base := "http://" + srv.addr
-	priv, dp, _, err := e.runAudit(f, "--remote", base, "--private")
+	priv, dp, _, err := e.runAudit(f, f.key, "--remote", base, "--private")
 	if err != nil {
 		return nil, fmt.Errorf("private audit: %w", err)
 	}
 	if err := checkAudit(f, priv); err != nil {
 		return nil, fmt.Errorf("private audit: %w", err)
 	}
-	rng, dr, _, err := e.runAudit(f, "--remote", base)
+	rng, dr, _, err := e.runAudit(f, f.key, "--remote", base)
 	if err != nil {
 		return nil, fmt.Errorf("range audit: %w", err)
 	}
