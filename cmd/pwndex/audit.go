@@ -19,7 +19,8 @@ import (
 const auditUsage = `usage: pwndex audit (--index DIR | --remote URL --api-key K) [flags] FILE
 
 Reports how exposed the customers of FILE (CSV) are: exposed.csv, report.json,
-report.html and bad_rows.csv in --out. Remote mode sends only hash prefixes: 6 hex
+report.html and bad_rows.csv in --out (default: FILE without its extension,
+plus .audit: crm.csv writes to crm.audit/). Remote mode sends only hash prefixes: 6 hex
 on the HIBP route, 1 to 6 on pwndex's compact route for keys with the audit scope,
 paced to the key's rate (a 429 slows the audit down, it never fails it); with
 --private it sends no hash prefix at all, only a short bucket number and
@@ -39,7 +40,7 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		indexDir    = fs.String("index", "", "audit against the local index in `DIR`")
 		remote      = fs.String("remote", "", "audit against the pwndex (or HIBP-compatible) range API at `URL`")
 		apiKey      = fs.String("api-key", "", "API key for --remote (default $PWNDEX_API_KEY)")
-		out         = fs.String("out", "", "output `DIR` (default FILE.audit)")
+		out         = fs.String("out", "", "output `DIR` (default: FILE without its extension, plus .audit)")
 		emailCol    = fs.String("email-col", "", "e-mail column: header `NAME` or #N (default: recognised from the header)")
 		phoneCol    = fs.String("phone-col", "", "phone column: header `NAME` or #N (default: recognised from the header)")
 		region      = fs.String("region", "", "`REGION` national phone numbers are read in (default: country column, else FR)")
@@ -83,10 +84,13 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if *indexDir != "" {
 		// Only the identifier kinds: password filters can be gigabytes.
-		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true, Kinds: []index.Kind{index.KindEmail, index.KindPhone}})
-		if err != nil {
+		if err := checkInputs(file); err != nil {
 			fmt.Fprintf(stderr, "pwndex audit: %v\n", err)
 			return 2
+		}
+		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true, Kinds: []index.Kind{index.KindEmail, index.KindPhone}})
+		if err != nil {
+			return reportOpen(stderr, "audit", *indexDir, err, 2)
 		}
 		defer ix.Close()
 		cfg.Lookup = audit.NewLocal(ix)
@@ -128,9 +132,11 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		runCtx, cancel = context.WithTimeout(ctx, *maxDur)
 		defer cancel()
 	}
+	cleanup := dirCreatedBy(*out)
 	rep, err := audit.Run(runCtx, cfg)
 	bar.finish()
 	if err != nil {
+		defer cleanup()
 		var ie *quality.InputError
 		switch {
 		case errors.As(err, &ie):

@@ -20,10 +20,13 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pwndex check: unexpected argument %q (the index is given with --index DIR)\n", fs.Arg(0))
+		return 2
+	}
 	ix, err := openChecked(*dir, *snapDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex check: %v\n", err)
-		return 2
+		return reportOpen(stderr, "check", *dir, err, 2)
 	}
 	defer ix.Close()
 	rep, err := ix.Check(ctx)

@@ -159,11 +159,14 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 			return usage("%v", err)
 		}
 	}
+	if err := checkInputs(file); err != nil {
+		return usage("%v", err)
+	}
 	if *indexDir != "" {
 		// Only the identifier kinds: password filters can be gigabytes.
 		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true, Kinds: []index.Kind{index.KindEmail, index.KindPhone}})
 		if err != nil {
-			return usage("opening index: %v", err)
+			return reportOpen(stderr, "vet", *indexDir, fmt.Errorf("opening index: %w", err), 2)
 		}
 		defer ix.Close()
 		opts.Index = ix
@@ -194,7 +197,13 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 // vetToDir runs the vet and writes the four outputs. Files are written
 // under temporary names and renamed at the end, so an interrupted run never
 // leaves a half-written clean.csv that looks complete.
-func vetToDir(ctx context.Context, in io.Reader, name, dir string, opts quality.VetOptions, stdout io.Writer) (int, error) {
+func vetToDir(ctx context.Context, in io.Reader, name, dir string, opts quality.VetOptions, stdout io.Writer) (code int, err error) {
+	cleanup := dirCreatedBy(dir)
+	defer func() {
+		if err != nil {
+			cleanup() // after the deferred removal of the temporary files below
+		}
+	}()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 3, err
 	}
