@@ -76,6 +76,7 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	delim := fs.String("delimiter", "", `force the delimiter: ";", ",", "tab" or "|"`)
 	noSource := fs.Bool("source-optional", false, "accept rows without a consent source")
 	noConsent := fs.Bool("skip-consent", false, "skip consent checks (not a prospect acquisition)")
+	outFormat := fs.String("output-format", "excel", "clean.csv and rejects.csv: excel (the input's delimiter, UTF-8 with a BOM, as Excel opens it) or csv (comma, UTF-8 without BOM)")
 	now := fs.String("now", "", "reference date for consent ages, YYYY-MM-DD (default today)")
 	var keep keepFlags
 	fs.Var(&keep, "keep-column", "copy a minimised column (comment, birth_date, or a header cell) to clean.csv and rejects.csv (repeatable)")
@@ -162,6 +163,14 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	if err := checkInputs(file); err != nil {
 		return usage("%v", err)
 	}
+	excel := false
+	switch *outFormat {
+	case "excel":
+		excel = true
+	case "csv":
+	default:
+		return usage("--output-format %q: want excel or csv", *outFormat)
+	}
 	if *indexDir != "" {
 		// Only the identifier kinds: password filters can be gigabytes.
 		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true, Kinds: []index.Kind{index.KindEmail, index.KindPhone}})
@@ -187,17 +196,22 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	if dir == "" {
 		dir = file + ".vet"
 	}
-	code, err := vetToDir(ctx, in, file, dir, opts, stdout)
+	code, err := vetToDir(ctx, in, file, dir, opts, excel, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex vet: %v\n", err)
 	}
 	return code
 }
 
-// vetToDir runs the vet and writes the four outputs. Files are written
+// utf8BOM is the UTF-8 byte order mark written at the start of clean.csv
+// and rejects.csv in the excel output format.
+const utf8BOM = "\xEF\xBB\xBF"
+
+// vetToDir runs the vet and writes the four outputs (clean.csv and
+// rejects.csv with the input's delimiter and a BOM when excel). Files are written
 // under temporary names and renamed at the end, so an interrupted run never
 // leaves a half-written clean.csv that looks complete.
-func vetToDir(ctx context.Context, in io.Reader, name, dir string, opts quality.VetOptions, stdout io.Writer) (code int, err error) {
+func vetToDir(ctx context.Context, in io.Reader, name, dir string, opts quality.VetOptions, excel bool, stdout io.Writer) (code int, err error) {
 	cleanup := dirCreatedBy(dir)
 	defer func() {
 		if err != nil {
@@ -227,7 +241,13 @@ func vetToDir(ctx context.Context, in io.Reader, name, dir string, opts quality.
 	// Large buffers: encoding/csv's own 4 KiB buffer would cost one write
 	// system call every ~25 rows.
 	clean, rejects := bufio.NewWriterSize(tmp[0], vetOutBuffer), bufio.NewWriterSize(tmp[1], vetOutBuffer)
-	rep, err := quality.Vet(ctx, in, filepath.Base(name), opts, quality.Outputs{Clean: clean, Rejects: rejects})
+	if excel {
+		// A UTF-8 byte order mark: Excel otherwise reads the file as the
+		// locale's code page (Windows-1252 in France).
+		clean.WriteString(utf8BOM)
+		rejects.WriteString(utf8BOM)
+	}
+	rep, err := quality.Vet(ctx, in, filepath.Base(name), opts, quality.Outputs{Clean: clean, Rejects: rejects, KeepDelimiter: excel})
 	if err == nil {
 		if err = clean.Flush(); err == nil {
 			err = rejects.Flush()
