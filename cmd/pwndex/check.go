@@ -37,10 +37,11 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	m := ix.Meta()
 	if *asJSON {
 		out := struct {
+			Version  int                        `json:"version"` // checkJSONVersion
 			Meta     index.Meta                 `json:"meta"`
 			Kinds    map[string]index.KindCheck `json:"kinds"`
 			Problems []string                   `json:"problems"`
-		}{Meta: m, Kinds: map[string]index.KindCheck{}, Problems: rep.Problems}
+		}{Version: checkJSONVersion, Meta: m, Kinds: map[string]index.KindCheck{}, Problems: rep.Problems}
 		for k, kc := range rep.Kinds {
 			out.Kinds[k.String()] = kc
 		}
@@ -84,3 +85,7 @@ func openChecked(dir, snapshot string) (*index.Index, error) {
 	}
 	return index.OpenSnapshot(snapshot, index.Options{Lenient: true})
 }
+
+// checkJSONVersion is the format of `pwndex check --json` (camelCase keys,
+// as in every pwndex report).
+const checkJSONVersion = 1

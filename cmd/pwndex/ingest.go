@@ -104,6 +104,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	sum, err := ingest.Run(ctx, ix, cfg, progress)
 	if len(sum.Jobs) > 0 {
 		if *asJSON {
+			sum.Version = ingest.SummaryVersion
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			enc.Encode(sum)
