@@ -17,7 +17,7 @@ BENCH_FLAGS  ?=
 # The index is complete once this marker exists (written after the last ingest).
 SAMPLE_MARK  := $(DATA)/.pwndex-sample-complete
 
-.PHONY: all build run sample test vet staticcheck bench fuzz torture clean
+.PHONY: all build install run sample test vet staticcheck bench fuzz torture clean
 
 all: build
 
@@ -54,8 +54,30 @@ vet:
 staticcheck:
 	$(GO) tool staticcheck ./...
 
+# test: go vet, staticcheck and the race-enabled tests. The tests run with
+# -v into a temporary file (same run time): the target prints one line a
+# package, the failures, and last, loudly, every integration test skipped
+# for a missing dependency (browser, npm clients, MinIO, nginx, mounts) with
+# its reason. Under CI=true such a test fails instead of skipping.
 test: vet staticcheck
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	@out=$$(mktemp); trap 'rm -f "$$out"' EXIT; \
+	$(GO) test -race -timeout $(TEST_TIMEOUT) -v ./... >"$$out" 2>&1; rc=$$?; \
+	grep -E '^(ok|FAIL|\?) ' "$$out"; \
+	if [ $$rc -ne 0 ]; then \
+		grep -E '^(--- FAIL|panic:)|^ +[a-zA-Z0-9_]+_test\.go:[0-9]+:' "$$out" | grep -v 'SKIPPING:' | head -200; \
+	fi; \
+	skips=$$(grep -E 'SKIPPING:' "$$out" | sed -E 's/^ +[a-zA-Z0-9_]+_test\.go:[0-9]+: //' | sort -u); \
+	if [ -n "$$skips" ]; then \
+		echo; echo "======== SKIPPED integration tests (missing dependency; CI=true makes these fail) ========"; \
+		echo "$$skips"; \
+		echo "========================================================================================="; \
+	fi; \
+	exit $$rc
+
+# install: copy bin/pwndex to $(PREFIX)/bin (default /usr/local/bin).
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pwndex
 
 # bench: full sizes (10M hashes, 4096 dense buckets, 5 s load runs, 3
 # repetitions); prints one table of medians against the targets. The raw

@@ -1,6 +1,6 @@
 module github.com/pwndex/pwndex
 
-go 1.26.8
+go 1.26.0
 
 require (
 	filippo.io/nistec v0.0.4

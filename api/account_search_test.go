@@ -225,7 +225,7 @@ func npmAccountCalls(t *testing.T, base string, calls []map[string]any) []struct
 	t.Helper()
 	dir := os.Getenv("PWNDEX_NPM_DIR")
 	if dir == "" {
-		t.Skip("PWNDEX_NPM_DIR is not set: skipping the npm hibp client test")
+		skipMissingDep(t, "PWNDEX_NPM_DIR is not set: the npm hibp client test did not run")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {

@@ -26,7 +26,7 @@ const chromiumPath = "/usr/bin/chromium"
 // 5-digit prefix reached the server, never the password or its full hash.
 func TestCheckPageInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s is absent (apt-get install chromium): skipping the browser test", chromiumPath)
+		skipMissingDep(t, chromiumPath+" is absent (apt-get install chromium): the browser test did not run")
 	}
 	f := getFixture(t)
 	s, err := New(f.ix, Options{Logger: discardLogger()})

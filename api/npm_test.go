@@ -18,7 +18,7 @@ import (
 func TestNPMHIBPClient(t *testing.T) {
 	dir := os.Getenv("PWNDEX_NPM_DIR")
 	if dir == "" {
-		t.Skip("PWNDEX_NPM_DIR is not set: skipping the npm hibp client test (run `npm install hibp@15.2.1` in a directory and point PWNDEX_NPM_DIR at it)")
+		skipMissingDep(t, "PWNDEX_NPM_DIR is not set: the npm hibp client test did not run (run `npm install hibp@15.2.1` in a directory and point PWNDEX_NPM_DIR at it)")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "hibp", "package.json")); err != nil {
 		t.Fatalf("PWNDEX_NPM_DIR=%s has no node_modules/hibp: %v", dir, err)

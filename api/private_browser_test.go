@@ -22,7 +22,7 @@ import (
 // the two lookups of the same address sent different elements.
 func TestPrivateCheckPageInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s is absent (apt-get install chromium): skipping the browser test", chromiumPath)
+		skipMissingDep(t, chromiumPath+" is absent (apt-get install chromium): the browser test did not run")
 	}
 	f := getPrivateFixture(t)
 	s, err := New(f.ix, Options{Logger: discardLogger()})

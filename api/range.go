@@ -283,7 +283,7 @@ func preflight(ctx *fasthttp.RequestCtx, allowHeaders []byte) {
 // never its bytes. The log line names the file (err does), not the prefix.
 func (s *Server) corruptRange(ctx *fasthttp.RequestCtx, err error) {
 	s.metrics.corruptBodies.Add(1)
-	s.opts.Logger.Error("api: refusing to serve a corrupt range body; run pwndex check and re-ingest", "err", err)
+	s.opts.Logger.Error("api: refusing to serve a corrupt range body; run pwndex check, then pwndex repair", "err", err)
 	ctx.Response.Reset() // no validator, coding or cache header of the range
 	h := &ctx.Response.Header
 	h.SetCanonical(hACAO, vStar)

@@ -9,7 +9,10 @@
 // identifiers and passwords are synthetic and are written only to the files
 // the caller asks for.
 //
-// bench imports only index and index/ident among pwndex's packages.
-// Benchmarks that exercise ingest, api or quality are registered by
-// cmd/pwndex, which may import them, and use this package's helpers.
+// It also holds the harness behind `pwndex bench` (Run, List): the
+// registered cases, their fixtures, the server and load children that
+// `pwndex bench serve-baseline|serve-api|load` run in separate processes,
+// and the ingest, vet, audit, private-lookup and hardening runs. bench sits
+// beside cmd at the top of the import graph (cmd → bench → api, ingest,
+// quality → index); cmd/pwndex only parses flags and prints the table.
 package bench

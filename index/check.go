@@ -25,13 +25,13 @@ func (r *CheckReport) OK() bool { return len(r.Problems) == 0 }
 
 // KindCheck is Check's result for one kind.
 type KindCheck struct {
-	Records      uint64  // records in Badger
-	MetaCount    uint64  // count recorded in the metadata
-	RangeRecords uint64  // records found in the range files
-	FilterMisses uint64  // records the filter wrongly rejects (must be 0)
-	FilterBits   uint64  // bits in the filter
-	FilterKeys   uint64  // keys the filter was built from
-	FilterFPR    float64 // false-positive rate the filter was sized for
+	Records      uint64  `json:"records"`      // records in Badger
+	MetaCount    uint64  `json:"metaCount"`    // count recorded in the metadata
+	RangeRecords uint64  `json:"rangeRecords"` // records found in the range files
+	FilterMisses uint64  `json:"filterMisses"` // records the filter wrongly rejects (must be 0)
+	FilterBits   uint64  `json:"filterBits"`   // bits in the filter
+	FilterKeys   uint64  `json:"filterKeys"`   // keys the filter was built from
+	FilterFPR    float64 `json:"filterFpr"`    // false-positive rate the filter was sized for
 }
 
 // Check validates the index: every kind's Badger records against the

@@ -224,7 +224,7 @@ func (v *view) openGens(dir string, lenient bool) error {
 		}
 		if err != nil {
 			v.closeGens()
-			return fmt.Errorf("index %s: %w (run 'pwndex check' for a full report, or re-ingest)", dir, err)
+			return fmt.Errorf("index %s: %w (run 'pwndex check' for a full report, then 'pwndex repair')", dir, err)
 		}
 		v.gens[k] = g
 	}

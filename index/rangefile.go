@@ -221,7 +221,7 @@ func openRangeFile(path string, k Kind, enc uint8) (*rangeFile, error) {
 	if st.Size() >= 8 {
 		var magic [8]byte
 		if _, err := f.ReadAt(magic[:], 0); err == nil && string(magic[:]) == rangeMagicV1 {
-			return nil, fmt.Errorf("%s: range file of format 1 has no bucket checksums (written by an older pwndex): re-ingest into a new index directory", path)
+			return nil, fmt.Errorf("%s: range file of format 1 has no bucket checksums (written by an older pwndex): run pwndex repair to rewrite it", path)
 		}
 	}
 	if st.Size() < minLen {
@@ -290,7 +290,7 @@ func (r *rangeFile) checkedBucket(b uint32) ([]byte, error) {
 		return body, nil
 	}
 	if !r.bucketOK(b, body) {
-		return nil, fmt.Errorf("%s: %w: a bucket fails its checksum (run pwndex check, then re-ingest)", r.path, ErrRangeCorrupt)
+		return nil, fmt.Errorf("%s: %w: a bucket fails its checksum (run pwndex check, then pwndex repair)", r.path, ErrRangeCorrupt)
 	}
 	w.Or(bit)
 	return body, nil

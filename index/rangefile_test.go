@@ -140,8 +140,8 @@ func TestRangeFileFormat1Refused(t *testing.T) {
 	}
 	f.Close()
 	_, err = Open(Options{Dir: dir, ReadOnly: true})
-	if err == nil || !strings.Contains(err.Error(), "re-ingest") || !strings.Contains(err.Error(), "format 1") {
-		t.Fatalf("opening a format-1 range file: %v, want a refusal asking to re-ingest", err)
+	if err == nil || !strings.Contains(err.Error(), "pwndex repair") || !strings.Contains(err.Error(), "format 1") {
+		t.Fatalf("opening a format-1 range file: %v, want a refusal pointing to pwndex repair", err)
 	}
 	if !bytes.Contains([]byte(err.Error()), []byte(fileText)) {
 		t.Errorf("error does not name the file: %v", err)

@@ -86,7 +86,7 @@ func mountUnavailable(t *testing.T, what string, err error) {
 		t.Fatal(msg + "; under CI=true this is a failure")
 	}
 	fmt.Fprintln(os.Stderr, msg)
-	t.Skip(msg)
+	t.Skip(msg) // msg starts with SKIPPING:
 }
 
 // TestReadersNeverWrite: after a writer exits without closing the index,

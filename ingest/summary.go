@@ -17,7 +17,13 @@ const (
 
 // Summary reports what Run did, job by job. A job is one commit: one Pwned
 // Passwords input, or all the breach inputs of the run.
+// SummaryVersion is the format of `pwndex ingest --json`.
+const SummaryVersion = 1
+
 type Summary struct {
+	// Version is the format of the JSON summary (SummaryVersion); keys
+	// are camelCase, as in every pwndex report.
+	Version  int           `json:"version"`
 	Jobs     []JobSummary  `json:"jobs"`
 	Duration time.Duration `json:"durationNs"`
 }

@@ -28,12 +28,12 @@ type SourceStats struct {
 	Source        string  `json:"source"`
 	Rows          int     `json:"rows"`
 	Rejected      int     `json:"rejected"`
-	RejectRate    float64 `json:"reject_rate"`
+	RejectRate    float64 `json:"rejectRate"`
 	Duplicates    int     `json:"duplicates"`
-	DuplicateRate float64 `json:"duplicate_rate"`
+	DuplicateRate float64 `json:"duplicateRate"`
 	// MedianConsentDays is the median consent age of the source's rows
 	// with a readable date (-1: none).
-	MedianConsentDays int `json:"median_consent_days"`
+	MedianConsentDays int `json:"medianConsentDays"`
 }
 
 // maskEmail keeps an address's domain and the first and last characters

@@ -9,12 +9,15 @@ import (
 // Report is vet's result, written as report.json and rendered as
 // report.html. Counts are data rows (the header excluded).
 type Report struct {
+	// Version is the report's format (ReportVersion); JSON keys are
+	// camelCase, as in every pwndex report.
+	Version       int               `json:"version"`
 	File          string            `json:"file"`
 	Encoding      string            `json:"encoding"`
 	Delimiter     string            `json:"delimiter"`
 	Columns       map[string]string `json:"columns"` // field -> header cell
 	Purpose       string            `json:"purpose"`
-	RetentionDays int               `json:"retention_days"`
+	RetentionDays int               `json:"retentionDays"`
 	Now           string            `json:"now"` // reference time of consent ages
 	Rows          int               `json:"rows"`
 	Clean         int               `json:"clean"`
@@ -24,18 +27,22 @@ type Report struct {
 	// Sources gives the quality per consent source (Source column).
 	Sources       []SourceStats  `json:"sources,omitempty"`
 	Email         EmailStats     `json:"email"`
-	PhoneTypes    map[string]int `json:"phone_types"`
-	PhoneRegions  map[string]int `json:"phone_regions"`
-	ConsentAge    []Bucket       `json:"consent_age"`
+	PhoneTypes    map[string]int `json:"phoneTypes"`
+	PhoneRegions  map[string]int `json:"phoneRegions"`
+	ConsentAge    []Bucket       `json:"consentAge"`
 	Duplicates    DupStats       `json:"duplicates"`
 	Suppressed    int            `json:"suppressed"`
 	Exposure      *Exposure      `json:"exposure,omitempty"`
 	Warnings      []string       `json:"warnings"`
 	Verdict       Verdict        `json:"verdict"`
-	DataSources   []string       `json:"data_sources"`
+	DataSources   []string       `json:"dataSources"`
 	Seconds       float64        `json:"seconds"`
-	RowsPerSecond float64        `json:"rows_per_second"`
+	RowsPerSecond float64        `json:"rowsPerSecond"`
 }
+
+// ReportVersion is the format of report.json: 2 since its keys are
+// camelCase (1 had snake_case keys).
+const ReportVersion = 2
 
 // ReasonCount is one reason's tally.
 type ReasonCount struct {
@@ -85,7 +92,7 @@ type Exposure struct {
 	Exposed      int           `json:"exposed"` // rows found in at least one breach
 	Share        float64       `json:"share"`   // Exposed / rows
 	Breaches     []BreachShare `json:"breaches"`
-	LikelySource string        `json:"likely_source,omitempty"`
+	LikelySource string        `json:"likelySource,omitempty"`
 	Warning      string        `json:"warning,omitempty"`
 }
 
@@ -93,13 +100,14 @@ type Exposure struct {
 type BreachShare struct {
 	Name       string  `json:"name"`
 	Title      string  `json:"title,omitempty"`
-	BreachDate string  `json:"breach_date,omitempty"`
+	BreachDate string  `json:"breachDate,omitempty"`
 	Count      int     `json:"count"`
 	Share      float64 `json:"share"`
 }
 
 // JSON returns the report as indented JSON.
 func (r *Report) JSON() ([]byte, error) {
+	r.Version = ReportVersion
 	return json.MarshalIndent(r, "", "  ")
 }
 

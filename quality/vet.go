@@ -68,6 +68,9 @@ type VetOptions struct {
 type Outputs struct {
 	Clean   io.Writer // clean.csv: UTF-8, normalised columns, source line
 	Rejects io.Writer // rejects.csv: original cells, source line, reasons
+	// KeepDelimiter writes both files with the input's delimiter (French
+	// files use ';', which Excel in a French locale expects) instead of ','.
+	KeepDelimiter bool
 }
 
 // CleanHeader is clean.csv's header.
@@ -507,10 +510,16 @@ func newWriter(v *vetter, out Outputs) *rowWriter {
 			h = append(h, v.t.Header()[i])
 		}
 		w.clean = csv.NewWriter(out.Clean)
+		if out.KeepDelimiter {
+			w.clean.Comma = v.t.delim
+		}
 		w.clean.Write(h)
 	}
 	if out.Rejects != nil {
 		w.rejects = csv.NewWriter(out.Rejects)
+		if out.KeepDelimiter {
+			w.rejects.Comma = v.t.delim
+		}
 		var h []string
 		for i, c := range v.t.Header() {
 			if !w.dropped[i] {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
 	"github.com/pwndex/pwndex/index/ident"
 )
@@ -32,10 +33,8 @@ func TestBenchQuick(t *testing.T) {
 	}
 	out := stdout.String()
 	var names []string
-	for _, c := range benchCases() {
-		for _, r := range c.rows {
-			names = append(names, r.Name)
-		}
+	for _, c := range bench.List(nil) {
+		names = append(names, c.Rows...)
 	}
 	if len(names) < 10 {
 		t.Fatalf("only %d rows registered", len(names))

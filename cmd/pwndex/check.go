@@ -20,10 +20,13 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pwndex check: unexpected argument %q (the index is given with --index DIR)\n", fs.Arg(0))
+		return 2
+	}
 	ix, err := openChecked(*dir, *snapDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex check: %v\n", err)
-		return 2
+		return reportOpen(stderr, "check", *dir, err, 2)
 	}
 	defer ix.Close()
 	rep, err := ix.Check(ctx)
@@ -34,10 +37,11 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	m := ix.Meta()
 	if *asJSON {
 		out := struct {
+			Version  int                        `json:"version"` // checkJSONVersion
 			Meta     index.Meta                 `json:"meta"`
 			Kinds    map[string]index.KindCheck `json:"kinds"`
 			Problems []string                   `json:"problems"`
-		}{Meta: m, Kinds: map[string]index.KindCheck{}, Problems: rep.Problems}
+		}{Version: checkJSONVersion, Meta: m, Kinds: map[string]index.KindCheck{}, Problems: rep.Problems}
 		for k, kc := range rep.Kinds {
 			out.Kinds[k.String()] = kc
 		}
@@ -81,3 +85,7 @@ func openChecked(dir, snapshot string) (*index.Index, error) {
 	}
 	return index.OpenSnapshot(snapshot, index.Options{Lenient: true})
 }
+
+// checkJSONVersion is the format of `pwndex check --json` (camelCase keys,
+// as in every pwndex report).
+const checkJSONVersion = 1

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/pwndex/pwndex/index"
@@ -86,10 +87,13 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return 2
 	}
 
+	if err := checkInputs(append(slices.Clone(cfg.Inputs), nonEmpty(*manifest)...)...); err != nil {
+		fmt.Fprintf(stderr, "pwndex ingest: %v\n", err)
+		return 2
+	}
 	ix, err := index.Open(index.Options{Dir: *dir, FalsePositiveRate: *fpr})
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex ingest: open index: %v%s\n", err, openHint(err))
-		return 3
+		return reportOpen(stderr, "ingest", *dir, fmt.Errorf("open index: %w", err), 3)
 	}
 	defer ix.Close()
 
@@ -100,6 +104,7 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	sum, err := ingest.Run(ctx, ix, cfg, progress)
 	if len(sum.Jobs) > 0 {
 		if *asJSON {
+			sum.Version = ingest.SummaryVersion
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			enc.Encode(sum)
@@ -145,4 +150,12 @@ func ingestIsTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// nonEmpty returns s as a one-element list, or none when s is "".
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

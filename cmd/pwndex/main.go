@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"vet":     {"vet a purchased contact file before import", cmdVet},
 	"audit":   {"report the breach exposure of a CRM base", cmdAudit},
 	"check":   {"validate an index", cmdCheck},
+	"repair":  {"rebuild an index's filters and range files from its records", cmdRepair},
 	"publish": {"upload the index as a snapshot to object storage (S3)", cmdPublish},
 	"keys":    {"manage API keys of an index", cmdKeys},
 	"bench":   {"run the benchmark suite and print one table", cmdBench},

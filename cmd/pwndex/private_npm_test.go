@@ -27,7 +27,7 @@ import (
 func TestPrivateNodeClient(t *testing.T) {
 	npm := os.Getenv("PWNDEX_NPM_DIR")
 	if npm == "" {
-		t.Skip("PWNDEX_NPM_DIR is not set: skipping the voprf-ts interop test")
+		skipMissingDep(t, "PWNDEX_NPM_DIR is not set: the voprf-ts interop test did not run")
 	}
 	if _, err := os.Stat(filepath.Join(npm, "node_modules", "@cloudflare", "voprf-ts", "package.json")); err != nil {
 		t.Fatalf("PWNDEX_NPM_DIR=%s has no node_modules/@cloudflare/voprf-ts: %v", npm, err)

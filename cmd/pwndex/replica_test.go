@@ -256,7 +256,7 @@ func nginxBinary(t *testing.T) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
-		t.Skip("SKIPPED: " + msg)
+		t.Skip("SKIPPING: " + msg)
 	}
 	return p
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -76,6 +74,7 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	delim := fs.String("delimiter", "", `force the delimiter: ";", ",", "tab" or "|"`)
 	noSource := fs.Bool("source-optional", false, "accept rows without a consent source")
 	noConsent := fs.Bool("skip-consent", false, "skip consent checks (not a prospect acquisition)")
+	outFormat := fs.String("output-format", "excel", "clean.csv and rejects.csv: excel (the input's delimiter, UTF-8 with a BOM, as Excel opens it) or csv (comma, UTF-8 without BOM)")
 	now := fs.String("now", "", "reference date for consent ages, YYYY-MM-DD (default today)")
 	var keep keepFlags
 	fs.Var(&keep, "keep-column", "copy a minimised column (comment, birth_date, or a header cell) to clean.csv and rejects.csv (repeatable)")
@@ -159,11 +158,22 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 			return usage("%v", err)
 		}
 	}
+	if err := checkInputs(file); err != nil {
+		return usage("%v", err)
+	}
+	excel := false
+	switch *outFormat {
+	case "excel":
+		excel = true
+	case "csv":
+	default:
+		return usage("--output-format %q: want excel or csv", *outFormat)
+	}
 	if *indexDir != "" {
 		// Only the identifier kinds: password filters can be gigabytes.
 		ix, err := index.Open(index.Options{Dir: *indexDir, ReadOnly: true, Kinds: []index.Kind{index.KindEmail, index.KindPhone}})
 		if err != nil {
-			return usage("opening index: %v", err)
+			return reportOpen(stderr, "vet", *indexDir, fmt.Errorf("opening index: %w", err), 2)
 		}
 		defer ix.Close()
 		opts.Index = ix
@@ -184,91 +194,9 @@ func cmdVet(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	if dir == "" {
 		dir = file + ".vet"
 	}
-	code, err := vetToDir(ctx, in, file, dir, opts, stdout)
+	code, err := vetToDir(ctx, in, file, dir, opts, excel, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex vet: %v\n", err)
 	}
 	return code
-}
-
-// vetToDir runs the vet and writes the four outputs. Files are written
-// under temporary names and renamed at the end, so an interrupted run never
-// leaves a half-written clean.csv that looks complete.
-func vetToDir(ctx context.Context, in io.Reader, name, dir string, opts quality.VetOptions, stdout io.Writer) (int, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 3, err
-	}
-	names := []string{"clean.csv", "rejects.csv", "report.json", "report.html"}
-	tmp := make([]*os.File, len(names))
-	defer func() {
-		for _, f := range tmp {
-			if f != nil {
-				f.Close()
-				os.Remove(f.Name())
-			}
-		}
-	}()
-	for i, n := range names {
-		f, err := os.CreateTemp(dir, "."+n+".tmp*")
-		if err != nil {
-			return 3, err
-		}
-		tmp[i] = f
-	}
-	// Large buffers: encoding/csv's own 4 KiB buffer would cost one write
-	// system call every ~25 rows.
-	clean, rejects := bufio.NewWriterSize(tmp[0], vetOutBuffer), bufio.NewWriterSize(tmp[1], vetOutBuffer)
-	rep, err := quality.Vet(ctx, in, filepath.Base(name), opts, quality.Outputs{Clean: clean, Rejects: rejects})
-	if err == nil {
-		if err = clean.Flush(); err == nil {
-			err = rejects.Flush()
-		}
-		if err != nil {
-			return 3, fmt.Errorf("writing output: %w", err)
-		}
-	}
-	if err != nil {
-		var ie *quality.InputError
-		if errors.As(err, &ie) {
-			return 2, err
-		}
-		return 3, err
-	}
-	js, err := rep.JSON()
-	if err != nil {
-		return 3, err
-	}
-	if _, err := tmp[2].Write(append(js, '\n')); err != nil {
-		return 3, err
-	}
-	if err := rep.WriteHTML(tmp[3]); err != nil {
-		return 3, err
-	}
-	for i, f := range tmp {
-		if err := f.Sync(); err != nil {
-			return 3, err
-		}
-		if err := f.Close(); err != nil {
-			return 3, err
-		}
-		if err := os.Rename(f.Name(), filepath.Join(dir, names[i])); err != nil {
-			return 3, err
-		}
-		tmp[i] = nil
-	}
-	verdict := "PASS"
-	if !rep.Verdict.Pass {
-		verdict = "FAIL"
-	}
-	fmt.Fprintf(stdout, "%s: %d rows, %d clean, %d rejected (%s) -> %s\n", verdict, rep.Rows, rep.Clean, rep.Rejected, rep.Encoding, dir)
-	for _, f := range rep.Verdict.Failures {
-		fmt.Fprintf(stdout, "  - %s\n", f)
-	}
-	for _, w := range rep.Warnings {
-		fmt.Fprintf(stdout, "  ! %s\n", w)
-	}
-	if !rep.Verdict.Pass {
-		return 1, nil
-	}
-	return 0, nil
 }

@@ -22,7 +22,13 @@ import (
 // Report is the outcome of an audit. Its JSON form (report.json) holds
 // totals only, no identifier, and is the same for the local and the
 // remote mode on the same data.
+// ReportVersion is the format of the audit's report.json.
+const ReportVersion = 1
+
 type Report struct {
+	// Version is report.json's format (ReportVersion); keys are camelCase,
+	// as in every pwndex report.
+	Version   int    `json:"version"`
 	Input     string `json:"input"`
 	Encoding  string `json:"encoding"`
 	Delimiter string `json:"delimiter"`
@@ -202,6 +208,7 @@ func (a *auditor) writeReport(ck *checkpoint, t *quality.Table) (Report, error) 
 	a.progress(StageReport, 0, 1, ck.RowsDone)
 	cat := a.cat.list()
 	rep := Report{
+		Version:   ReportVersion,
 		Input:     filepath.Base(a.cfg.Name),
 		Encoding:  t.Encoding(),
 		Delimiter: string(t.Delimiter()),

@@ -55,7 +55,7 @@ func Binary(t testing.TB) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
-	t.Skip("SKIPPED: " + msg)
+	t.Skip("SKIPPING: " + msg)
 	return ""
 }
 

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"filippo.io/nistec"
 	"github.com/cloudflare/circl/oprf"
 
-	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
 	"github.com/pwndex/pwndex/quality/audit"
 )
@@ -34,10 +33,10 @@ func privateBenchCase() *benchCase {
 	return &benchCase{
 		name: "private",
 		once: true, // the derivation over the audit index dominates
-		rows: []bench.Row{
+		rows: []Row{
 			{Name: rowPrivMul, Unit: "mults/s"},
-			{Name: rowPrivEval, Unit: "evals/s", Goal: bench.AtLeast, Target: benchTargetPrivEval},
-			{Name: rowPrivDerive, Unit: "ids/s", Goal: bench.AtLeast, Target: benchTargetPrivDerive},
+			{Name: rowPrivEval, Unit: "evals/s", Goal: AtLeast, Target: benchTargetPrivEval},
+			{Name: rowPrivDerive, Unit: "ids/s", Goal: AtLeast, Target: benchTargetPrivDerive},
 			{Name: rowPrivBytes, Unit: "bytes"},
 			{Name: rowAuditPriv, Unit: "ids/s"},
 			{Name: rowAuditPrivRm, Unit: "ids/s"},

@@ -1,10 +1,8 @@
-package main
+package bench
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/pwndex/pwndex/bench"
 
 	"github.com/pwndex/pwndex/quality/audit"
 )
@@ -47,7 +45,7 @@ func runAuditShortBench(e *benchEnv) (map[string]benchMeasure, error) {
 	}
 	// The route alone: bodies streamed from the generation per request
 	// (not precomputed), 2-hex e-mail buckets in turn.
-	served, err := bench.Load(e.ctx, bench.LoadOptions{Addr: srv.addr, Conns: e.conns, Duration: e.loadDur,
+	served, err := Load(e.ctx, LoadOptions{Addr: srv.addr, Conns: e.conns, Duration: e.loadDur,
 		URI: func(dst []byte, i int64) []byte {
 			return fmt.Appendf(append(dst, "/v1/range/email/"...), "%02X", i%256)
 		},

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
 )
 
@@ -23,7 +22,7 @@ const (
 func checksumCase() *benchCase {
 	return &benchCase{
 		name: "serve/checksum",
-		rows: []bench.Row{
+		rows: []Row{
 			{Name: rowChecksum, Unit: "µs"},
 			{Name: rowChecksumRatio, Unit: "ratio"},
 		},
@@ -38,7 +37,7 @@ func runChecksumBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := benchRunTB(rowChecksum, func(b *testing.B) { bench.BucketChecksum(b, f.ix, f.kind, f.prefixes) })
+	r, err := benchRunTB(rowChecksum, func(b *testing.B) { BucketChecksum(b, f.ix, f.kind, f.prefixes) })
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func (e *benchEnv) vetInput() (string, error) {
 		return path, nil
 	}
 	fmt.Fprintf(e.log, "bench: generating %d contact rows\n", e.vetRows)
-	err := benchWriteFile(path, func(w io.Writer) error {
+	err := WriteFileAtomic(path, func(w io.Writer) error {
 		_, err := testgen.GenerateContacts(w, e.vetRows, benchSeedVet, testgen.Windows1252)
 		return err
 	})
@@ -77,7 +77,7 @@ func runVetBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if exe == "" {
 		start := time.Now()
 		var stderr strings.Builder
-		code := cmdVet(e.ctx, args[1:], nil, io.Discard, &stderr)
+		code := e.runCommand(args, io.Discard, &stderr)
 		elapsed = time.Since(start)
 		if code != 0 && code != 1 {
 			return nil, fmt.Errorf("vet exited %d: %s", code, strings.TrimSpace(stderr.String()))

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"encoding/json"
@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
 	"github.com/pwndex/pwndex/ingest"
 	"github.com/pwndex/pwndex/quality/audit"
@@ -52,7 +51,7 @@ func (e *benchEnv) auditData() (*benchAuditData, error) {
 	f := &benchAuditData{benchFixture: benchFixture{dir: filepath.Join(e.dir, "breach"), kind: index.KindEmail}}
 	src := filepath.Join(e.dir, "dump")
 	fmt.Fprintf(e.log, "bench: generating and ingesting a dump of %d people, a CRM of %d rows\n", dumpN, e.crmRows)
-	files, err := bench.WriteDump(src, bench.DumpOptions{Name: "BenchBreach", N: dumpN, Seed: benchSeedPeople})
+	files, err := WriteDump(src, DumpOptions{Name: "BenchBreach", N: dumpN, Seed: benchSeedPeople})
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +77,8 @@ func (e *benchEnv) auditData() (*benchAuditData, error) {
 		return nil, err
 	}
 	f.crm = filepath.Join(e.dir, "crm.csv")
-	err = benchWriteFile(f.crm, func(w io.Writer) error {
-		f.exposed, err = bench.WriteCRM(w, bench.CRMOptions{N: e.crmRows, Seed: benchSeedPeople, DumpN: dumpN, ExposedPercent: 30, Windows1252: true})
+	err = WriteFileAtomic(f.crm, func(w io.Writer) error {
+		f.exposed, err = WriteCRM(w, CRMOptions{N: e.crmRows, Seed: benchSeedPeople, DumpN: dumpN, ExposedPercent: 30, Windows1252: true})
 		return err
 	})
 	if err != nil {
@@ -114,7 +113,7 @@ func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
 	}
 	// The server's ceiling for identifier ranges, in the same run: a load
 	// client spreading requests over all e-mail prefixes.
-	ceiling, err := bench.Load(e.ctx, bench.LoadOptions{Addr: srv.addr, Conns: e.conns, Duration: e.loadDur,
+	ceiling, err := Load(e.ctx, LoadOptions{Addr: srv.addr, Conns: e.conns, Duration: e.loadDur,
 		URI: benchIdentRangeURI, Header: [][2]string{{"hibp-api-key", f.key}}})
 	if err == nil && ceiling.Requests == 0 {
 		err = fmt.Errorf("no successful range request (%d errors)", ceiling.Errors)
@@ -128,10 +127,10 @@ func runAuditBench(e *benchEnv) (map[string]benchMeasure, error) {
 	// so the load client does the same work as for ranges.
 	uris := make([][]byte, 4096)
 	for i := range uris {
-		p := bench.NewPerson(benchSeedPeople, uint64(2*(i%max(1, e.crmRows*15/4))))
+		p := NewPerson(benchSeedPeople, uint64(2*(i%max(1, e.crmRows*15/4))))
 		uris[i] = []byte("/api/v3/breachedaccount/" + p.Email)
 	}
-	acct, err := bench.Load(e.ctx, bench.LoadOptions{Addr: srv.addr, Conns: e.conns, Duration: e.loadDur,
+	acct, err := Load(e.ctx, LoadOptions{Addr: srv.addr, Conns: e.conns, Duration: e.loadDur,
 		URI:    func(dst []byte, i int64) []byte { return append(dst, uris[i%int64(len(uris))]...) },
 		Header: [][2]string{{"hibp-api-key", f.key}}})
 	if err == nil && (acct.Requests == 0 || acct.Errors > 0) {
@@ -220,7 +219,7 @@ func (e *benchEnv) runAudit(f *benchAuditData, key string, lookup ...string) (au
 		if f.ix != nil && lookup[0] == "--index" {
 			f.close() // audit opens the index itself
 		}
-		if code := cmdAudit(e.ctx, args[1:], nil, &stdout, &stderr); code != 0 {
+		if code := e.runCommand(args, &stdout, &stderr); code != 0 {
 			return audit.Report{}, 0, "", fmt.Errorf("exit %d: %s", code, strings.TrimSpace(stderr.String()))
 		}
 	} else {

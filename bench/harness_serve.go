@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,7 +19,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pwndex/pwndex/api"
-	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
 )
 
@@ -111,7 +109,7 @@ func startServerInProcess(ctx context.Context, kind string, f *benchFixture, bod
 			ln.Close()
 			return nil, err
 		}
-		s := bench.Serve(ln, bench.BaselineHandler(body))
+		s := Serve(ln, BaselineHandler(body))
 		return &benchServer{addr: s.Addr, stop: s.Close}, nil
 	}
 	if err := f.open(); err != nil {
@@ -134,13 +132,13 @@ func benchDiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // load runs the load client against addr: in a child pinned to core 1
 // when e.exe is set, else in-process.
-func (e *benchEnv) load(addr string, padding bool, prefixes []uint32) (bench.LoadResult, error) {
-	o := bench.LoadOptions{Addr: addr, Conns: e.conns, Duration: e.loadDur, URI: benchRangeURI(prefixes)}
+func (e *benchEnv) load(addr string, padding bool, prefixes []uint32) (LoadResult, error) {
+	o := LoadOptions{Addr: addr, Conns: e.conns, Duration: e.loadDur, URI: benchRangeURI(prefixes)}
 	if padding {
 		o.Header = [][2]string{{"Add-Padding", "true"}}
 	}
 	if e.exe == "" {
-		return bench.Load(e.ctx, o)
+		return Load(e.ctx, o)
 	}
 	cmd := e.childCommand(1, "load", "--addr", addr, "--conns", fmt.Sprint(e.conns),
 		"--duration", e.loadDur.String(), fmt.Sprintf("--padding=%v", padding),
@@ -149,88 +147,88 @@ func (e *benchEnv) load(addr string, padding bool, prefixes []uint32) (bench.Loa
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return bench.LoadResult{}, fmt.Errorf("load client: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return LoadResult{}, fmt.Errorf("load client: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	var r bench.LoadResult
+	var r LoadResult
 	if err := json.Unmarshal(out, &r); err != nil {
 		return r, fmt.Errorf("load client output: %w", err)
 	}
 	return r, nil
 }
 
-// benchServeChild implements the hidden `pwndex bench serve-baseline|serve-api`:
-// it listens on an ephemeral 127.0.0.1 port, prints "listening ADDR", and
-// serves until its standard input closes.
-func benchServeChild(ctx context.Context, kind string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench "+kind, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("index", "", "index directory (serve-api)")
-	bodyFile := fs.String("body", "", "response body file (serve-baseline)")
-	rotate := fs.Bool("rotate", false, "serve-baseline: answer /range/PREFIX with that bucket's SHA-1 body of --index, copied to memory at start")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
+// ServeChildOptions configures ServeChild.
+type ServeChildOptions struct {
+	Kind   string // "serve-baseline" or "serve-api"
+	Index  string // index directory (serve-api, and serve-baseline with Rotate)
+	Body   string // response body file (serve-baseline)
+	Rotate bool   // serve-baseline: answer /range/PREFIX with that bucket's SHA-1 body of Index
+}
+
+// ServeChild is one side of a server benchmark in a child process (the
+// hidden `pwndex bench serve-baseline|serve-api`): it listens on an
+// ephemeral 127.0.0.1 port, prints "listening ADDR" to stdout, and serves
+// until stdin closes or ctx ends.
+func ServeChild(ctx context.Context, o ServeChildOptions, stdin io.Reader, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		io.Copy(io.Discard, stdin)
 		cancel()
 	}()
-	f := &benchFixture{dir: *dir}
+	f := &benchFixture{dir: o.Index}
 	var (
 		srv *benchServer
 		err error
 	)
-	if *rotate && kind == "serve-baseline" {
+	if o.Rotate && o.Kind == "serve-baseline" {
 		srv, err = startRotatingBaseline(f)
 	} else {
-		srv, err = startServerInProcess(ctx, kind, f, *bodyFile)
+		srv, err = startServerInProcess(ctx, o.Kind, f, o.Body)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex bench %s: %v\n", kind, err)
-		return 3
+		return fmt.Errorf("start %s: %w", o.Kind, err)
 	}
 	defer f.close()
 	fmt.Fprintf(stdout, "listening %s\n", srv.addr)
 	<-ctx.Done()
 	if err := srv.stop(); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "pwndex bench %s: %v\n", kind, err)
-		return 3
+		return fmt.Errorf("stop %s: %w", o.Kind, err)
 	}
-	return 0
+	return nil
 }
 
-// benchLoadChild implements the hidden `pwndex bench load`: one bounded load
-// run against a loopback server, printed as JSON.
-func benchLoadChild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "server address (loopback)")
-	conns := fs.Int("conns", 32, "connections")
-	dur := fs.Duration("duration", 5*time.Second, "duration")
-	padding := fs.Bool("padding", false, "send Add-Padding: true")
-	buckets := fs.Int("dense-buckets", bench.DenseBuckets, "dense buckets to request")
-	seed := fs.Uint64("seed", benchSeedDense, "dense prefix seed")
-	if err := fs.Parse(args); err != nil {
-		return 2
+// LoadChildOptions configures LoadChild.
+type LoadChildOptions struct {
+	Addr     string        // server address (loopback)
+	Conns    int           // connections
+	Duration time.Duration // duration of the run
+	Padding  bool          // send Add-Padding: true
+	Buckets  int           // dense buckets to request
+	Seed     uint64        // dense prefix seed (DefaultDenseSeed)
+}
+
+// DefaultDenseSeed is the seed of the dense fixture's prefixes.
+const DefaultDenseSeed = benchSeedDense
+
+// LoadChild is the load side of a server benchmark in a child process (the
+// hidden `pwndex bench load`): one bounded load run against a loopback
+// server, written to stdout as JSON.
+func LoadChild(ctx context.Context, o LoadChildOptions, stdout io.Writer) error {
+	if o.Buckets < 1 || o.Buckets > index.RangeBuckets {
+		return fmt.Errorf("dense buckets %d out of range 1..%d", o.Buckets, index.RangeBuckets)
 	}
-	if *buckets < 1 || *buckets > index.RangeBuckets {
-		fmt.Fprintln(stderr, "pwndex bench load: --dense-buckets out of range")
-		return 2
+	lo := LoadOptions{Addr: o.Addr, Conns: o.Conns, Duration: o.Duration, URI: benchRangeURI(DensePrefixes(o.Buckets, o.Seed))}
+	if o.Padding {
+		lo.Header = [][2]string{{"Add-Padding", "true"}}
 	}
-	o := bench.LoadOptions{Addr: *addr, Conns: *conns, Duration: *dur, URI: benchRangeURI(bench.DensePrefixes(*buckets, *seed))}
-	if *padding {
-		o.Header = [][2]string{{"Add-Padding", "true"}}
-	}
-	r, err := bench.Load(ctx, o)
+	r, err := Load(ctx, lo)
 	if err != nil {
-		fmt.Fprintf(stderr, "pwndex bench load: %v\n", err)
-		return 3
+		return fmt.Errorf("load %s: %w", o.Addr, err)
 	}
 	if err := json.NewEncoder(stdout).Encode(r); err != nil {
-		return 3
+		return fmt.Errorf("write load result: %w", err)
 	}
-	return 0
+	return nil
 }
 
 // startRotatingBaseline starts a minimal fasthttp server answering
@@ -254,7 +252,7 @@ func startRotatingBaseline(f *benchFixture) (*benchServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	bodies := bench.BaselineHandler(nil)
+	bodies := BaselineHandler(nil)
 	h := func(ctx *fasthttp.RequestCtx) {
 		bodies(ctx)
 		path := ctx.Path()
@@ -272,6 +270,6 @@ func startRotatingBaseline(f *benchFixture) (*benchServer, error) {
 		}
 		ctx.Response.SetBodyRaw(arena[off[p]:off[p+1]])
 	}
-	s := bench.Serve(ln, h)
+	s := Serve(ln, h)
 	return &benchServer{addr: s.Addr, stop: s.Close}, nil
 }

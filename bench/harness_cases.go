@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pwndex/pwndex/bench"
 	"github.com/pwndex/pwndex/index"
 	"github.com/pwndex/pwndex/ingest"
 )
@@ -57,49 +56,49 @@ func benchCases() []*benchCase {
 	return []*benchCase{
 		{
 			name: "ingest",
-			rows: []bench.Row{{Name: rowIngest, Unit: "hashes/s", Goal: bench.AtLeast, Target: benchTargetIngest}},
+			rows: []Row{{Name: rowIngest, Unit: "hashes/s", Goal: AtLeast, Target: benchTargetIngest}},
 			run:  func(e *benchEnv) (map[string]benchMeasure, error) { return runIngestBench(e, false) },
 		},
 		{
 			name: "ingest/compress",
 			once: true,
-			rows: []bench.Row{{Name: rowIngestComp, Unit: "hashes/s"}},
+			rows: []Row{{Name: rowIngestComp, Unit: "hashes/s"}},
 			run:  func(e *benchEnv) (map[string]benchMeasure, error) { return runIngestBench(e, true) },
 		},
 		{
 			name: "index/filter",
 			once: true,
-			rows: []bench.Row{{Name: rowFilter, Unit: "ratio", Goal: bench.AtMost, Target: benchTargetFilterRatio}},
+			rows: []Row{{Name: rowFilter, Unit: "ratio", Goal: AtMost, Target: benchTargetFilterRatio}},
 			run:  runFilterBench,
 		},
 		{
 			name: "index/lookup",
-			rows: []bench.Row{
-				{Name: rowMayContain, Unit: "keys/s", Goal: bench.AtLeast, Target: benchTargetAbsentLookup},
-				{Name: rowLookupAbsent, Unit: "keys/s", Goal: bench.AtLeast, Target: benchTargetAbsentLookup},
-				{Name: rowLookupPresent, Unit: "keys/s", Goal: bench.AtLeast, Target: benchTargetPresentLookup},
+			rows: []Row{
+				{Name: rowMayContain, Unit: "keys/s", Goal: AtLeast, Target: benchTargetAbsentLookup},
+				{Name: rowLookupAbsent, Unit: "keys/s", Goal: AtLeast, Target: benchTargetAbsentLookup},
+				{Name: rowLookupPresent, Unit: "keys/s", Goal: AtLeast, Target: benchTargetPresentLookup},
 			},
 			run: runLookupBench,
 		},
 		{
 			name: "index/range",
-			rows: []bench.Row{
-				{Name: rowRange, Unit: "µs", Goal: bench.AtMost, Target: benchTargetRangeMicros},
+			rows: []Row{
+				{Name: rowRange, Unit: "µs", Goal: AtMost, Target: benchTargetRangeMicros},
 				{Name: rowAppendRange, Unit: "µs"},
 			},
 			run: runRangeBench,
 		},
 		{
 			name: "serve/range",
-			rows: []bench.Row{
+			rows: []Row{
 				{Name: rowBaseRPS, Unit: "req/s"},
 				{Name: rowRangeRPS, Unit: "req/s"},
 				{Name: rowPaddedRPS, Unit: "req/s"},
-				{Name: rowRangeRatio, Unit: "ratio", Goal: bench.AtLeast, Target: benchTargetServeRatio},
-				{Name: rowPaddedRatio, Unit: "ratio", Goal: bench.AtLeast, Target: benchTargetServeRatio},
+				{Name: rowRangeRatio, Unit: "ratio", Goal: AtLeast, Target: benchTargetServeRatio},
+				{Name: rowPaddedRatio, Unit: "ratio", Goal: AtLeast, Target: benchTargetServeRatio},
 				{Name: rowBaseP99, Unit: "ms"},
-				{Name: rowRangeP99, Unit: "ms", Goal: bench.AtMost, Target: benchTargetP99Millis},
-				{Name: rowPaddedP99, Unit: "ms", Goal: bench.AtMost, Target: benchTargetP99Millis},
+				{Name: rowRangeP99, Unit: "ms", Goal: AtMost, Target: benchTargetP99Millis},
+				{Name: rowPaddedP99, Unit: "ms", Goal: AtMost, Target: benchTargetP99Millis},
 			},
 			run: runServeBench,
 		},
@@ -107,16 +106,16 @@ func benchCases() []*benchCase {
 		{
 			name: "vet",
 			once: true, // one 1M-row run takes 13-17 s; keep make bench short
-			rows: []bench.Row{
-				{Name: rowVetRate, Unit: "rows/s", Goal: bench.AtLeast, Target: benchTargetVetRate},
-				{Name: rowVetRSS, Unit: "MiB", Goal: bench.AtMost, Target: benchTargetVetRSSMiB},
+			rows: []Row{
+				{Name: rowVetRate, Unit: "rows/s", Goal: AtLeast, Target: benchTargetVetRate},
+				{Name: rowVetRSS, Unit: "MiB", Goal: AtMost, Target: benchTargetVetRSSMiB},
 			},
 			run: runVetBench,
 		},
 		{
 			name: "audit",
-			rows: []bench.Row{
-				{Name: rowAuditLocal, Unit: "ids/s", Goal: bench.AtLeast, Target: benchTargetAuditLocal},
+			rows: []Row{
+				{Name: rowAuditLocal, Unit: "ids/s", Goal: AtLeast, Target: benchTargetAuditLocal},
 				{Name: rowAuditRemote, Unit: "ids/s"},
 				{Name: rowAccountRPS, Unit: "req/s"},
 			},
@@ -125,12 +124,12 @@ func benchCases() []*benchCase {
 		{
 			name: "audit-short",
 			once: true, // two audits and a dry run of the same base
-			rows: []bench.Row{
+			rows: []Row{
 				{Name: rowShortRemote, Unit: "ids/s"},
-				{Name: rowShortRatio, Unit: "ratio", Goal: bench.AtLeast, Target: benchTargetShortRatio},
-				{Name: rowShortRequests, Unit: "requests", Goal: bench.AtMost, Target: benchTargetShortReqMax},
+				{Name: rowShortRatio, Unit: "ratio", Goal: AtLeast, Target: benchTargetShortRatio},
+				{Name: rowShortRequests, Unit: "requests", Goal: AtMost, Target: benchTargetShortReqMax},
 				{Name: rowShortBytes, Unit: "MiB"},
-				{Name: rowShort600, Unit: "minutes", Goal: bench.AtMost, Target: benchTarget600Minutes},
+				{Name: rowShort600, Unit: "minutes", Goal: AtMost, Target: benchTarget600Minutes},
 				{Name: rowShortServe, Unit: "MiB/s"},
 			},
 			run: runAuditShortBench,
@@ -176,16 +175,16 @@ func (e *benchEnv) uniformFixture() (*benchFixture, error) {
 	if e.uniform != nil {
 		return e.uniform, e.uniform.open()
 	}
-	seq := bench.HIBP(index.KindSHA1, e.keys, benchSeedHIBP)
+	seq := HIBP(index.KindSHA1, e.keys, benchSeedHIBP)
 	f := &benchFixture{dir: filepath.Join(e.dir, "uniform"), kind: index.KindSHA1, keys: e.keys}
 	fmt.Fprintf(e.log, "bench: building an index of %d SHA-1 hashes\n", e.keys)
-	ix, err := bench.BuildIndex(e.ctx, f.dir, f.kind, seq, e.keys, false)
+	ix, err := BuildIndex(e.ctx, f.dir, f.kind, seq, e.keys, false)
 	if err != nil {
 		return nil, err
 	}
 	f.ix = ix
-	f.present = bench.Sample(seq, max(1, e.keys/100_000), 100_000)
-	f.probes = bench.Probes(f.kind, 100_000, benchSeedProbe)
+	f.present = Sample(seq, max(1, e.keys/100_000), 100_000)
+	f.probes = Probes(f.kind, 100_000, benchSeedProbe)
 	e.uniform = f
 	return f, nil
 }
@@ -195,11 +194,11 @@ func (e *benchEnv) denseFixture() (*benchFixture, error) {
 	if e.dense != nil {
 		return e.dense, e.dense.open()
 	}
-	n := e.buckets * bench.DensePerBucket
+	n := e.buckets * DensePerBucket
 	f := &benchFixture{dir: filepath.Join(e.dir, "dense"), kind: index.KindSHA1, keys: n,
-		prefixes: bench.DensePrefixes(e.buckets, benchSeedDense)}
-	fmt.Fprintf(e.log, "bench: building an index of %d buckets x %d hashes\n", e.buckets, bench.DensePerBucket)
-	ix, err := bench.BuildIndex(e.ctx, f.dir, f.kind, bench.Dense(f.kind, e.buckets, bench.DensePerBucket, benchSeedDense), n, false)
+		prefixes: DensePrefixes(e.buckets, benchSeedDense)}
+	fmt.Fprintf(e.log, "bench: building an index of %d buckets x %d hashes\n", e.buckets, DensePerBucket)
+	ix, err := BuildIndex(e.ctx, f.dir, f.kind, Dense(f.kind, e.buckets, DensePerBucket, benchSeedDense), n, false)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +218,7 @@ func (e *benchEnv) hibpInput() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = bench.WriteHIBP(out, index.KindSHA1, bench.HIBP(index.KindSHA1, e.keys, benchSeedHIBP))
+	_, err = WriteHIBP(out, index.KindSHA1, HIBP(index.KindSHA1, e.keys, benchSeedHIBP))
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -273,7 +272,7 @@ func runFilterBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if err != nil {
 		return nil, err
 	}
-	ratio, kc, err := bench.FilterOverhead(e.ctx, f.ix, f.kind)
+	ratio, kc, err := FilterOverhead(e.ctx, f.ix, f.kind)
 	if err != nil {
 		return nil, err
 	}
@@ -292,9 +291,9 @@ func runLookupBench(e *benchEnv) (map[string]benchMeasure, error) {
 		row string
 		fn  func(b *testing.B)
 	}{
-		{rowMayContain, func(b *testing.B) { bench.MayContainAbsent(b, f.ix, f.kind, f.probes) }},
-		{rowLookupAbsent, func(b *testing.B) { bench.LookupAbsent(b, f.ix, f.kind, f.probes) }},
-		{rowLookupPresent, func(b *testing.B) { bench.LookupPresent(b, f.ix, f.kind, f.present) }},
+		{rowMayContain, func(b *testing.B) { MayContainAbsent(b, f.ix, f.kind, f.probes) }},
+		{rowLookupAbsent, func(b *testing.B) { LookupAbsent(b, f.ix, f.kind, f.probes) }},
+		{rowLookupPresent, func(b *testing.B) { LookupPresent(b, f.ix, f.kind, f.present) }},
 	} {
 		r, err := benchRunTB(c.row, c.fn)
 		if err != nil {
@@ -316,14 +315,14 @@ func runRangeBench(e *benchEnv) (map[string]benchMeasure, error) {
 		row string
 		fn  func(b *testing.B)
 	}{
-		{rowRange, func(b *testing.B) { bench.PasswordRange(b, f.ix, f.kind, f.prefixes) }},
-		{rowAppendRange, func(b *testing.B) { bench.AppendRange(b, f.ix, f.kind, f.prefixes) }},
+		{rowRange, func(b *testing.B) { PasswordRange(b, f.ix, f.kind, f.prefixes) }},
+		{rowAppendRange, func(b *testing.B) { AppendRange(b, f.ix, f.kind, f.prefixes) }},
 	} {
 		r, err := benchRunTB(c.row, c.fn)
 		if err != nil {
 			return nil, err
 		}
-		res[c.row] = benchMeasure{value: benchNsPerOp(r) / 1e3, note: fmt.Sprintf("%d rows, %.1f KB body", bench.DensePerBucket, float64(r.Bytes)/1e3)}
+		res[c.row] = benchMeasure{value: benchNsPerOp(r) / 1e3, note: fmt.Sprintf("%d rows, %.1f KB body", DensePerBucket, float64(r.Bytes)/1e3)}
 	}
 	return res, nil
 }
@@ -361,7 +360,7 @@ func runServeBench(e *benchEnv) (map[string]benchMeasure, error) {
 		p99     string
 	}
 	res := map[string]benchMeasure{}
-	var base bench.LoadResult
+	var base LoadResult
 	for _, r := range []run{
 		{"serve-baseline", false, rowBaseRPS, rowBaseP99},
 		{"serve-api", false, rowRangeRPS, rowRangeP99},

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pwndex/pwndex/index"
+)
+
+const repairUsage = `usage: pwndex repair [--index DIR]
+
+Rebuilds what is derived in an index (bloom filters, range files with their
+gzip and brotli copies and per-bucket checksums) from the Badger records of
+each generation, after verifying those records; rewrites range files of an
+older format. When records themselves are damaged, it changes nothing in
+that generation and names the sources to ingest again into a new index.
+Stop serve, ingest and keys first (repair refuses a running writer; a
+running serve keeps the old files until it restarts). Interrupted, it is
+completed by running it again.
+
+Exit codes: 0 repaired (check is clean), 1 records damaged (ingest the
+listed sources again into a new index), 2 usage or unusable index, 3
+internal error.
+
+flags:
+`
+
+// cmdRepair implements `pwndex repair`.
+func cmdRepair(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("repair", repairUsage, stderr)
+	dir := fs.String("index", "./data", "index `directory`")
+	if err := fs.Parse(args); err != nil {
+		return flagError(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pwndex repair: unexpected argument %q (the index is given with --index DIR)\n", fs.Arg(0))
+		return 2
+	}
+	rep, err := index.Repair(ctx, *dir)
+	if err != nil {
+		if index.IsLocked(err) {
+			return reportOpen(stderr, "repair", *dir, err, 2)
+		}
+		fmt.Fprintf(stderr, "pwndex repair: %v\n", err)
+		return 3
+	}
+	for _, g := range rep.Rebuilt {
+		fmt.Fprintf(stdout, "rebuilt %s: filter and range files from its records\n", g)
+	}
+	for _, k := range index.Kinds {
+		for _, p := range rep.Damaged[k] {
+			fmt.Fprintf(stdout, "DAMAGED %s records: %s\n", k, p)
+		}
+	}
+	if len(rep.Damaged) > 0 {
+		fmt.Fprintln(stdout, "The records above cannot be repaired. Ingest these sources again into a new index directory:")
+		for _, s := range rep.Sources {
+			fmt.Fprintf(stdout, "  %s\n", s)
+		}
+		if len(rep.Sources) == 0 {
+			fmt.Fprintln(stdout, "  (the index records no source markers: ingest your original files again)")
+		}
+		return 1
+	}
+	if len(rep.Remaining) > 0 {
+		fmt.Fprintf(stdout, "PROBLEM after repair: %s\n", strings.Join(rep.Remaining, "\nPROBLEM after repair: "))
+		return 1
+	}
+	fmt.Fprintln(stdout, "ok: pwndex check finds no problem")
+	return 0
+}

@@ -1,0 +1,191 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// RepairReport is the outcome of Repair.
+type RepairReport struct {
+	// Rebuilt lists the generations ("sha1-00000003") whose derived files
+	// (filter, range files and their compressed copies) were rebuilt from
+	// their Badger records.
+	Rebuilt []string
+	// Damaged maps a kind to the problems found in its records (the Badger
+	// store or its checksum list): derived files cannot be rebuilt from
+	// them.
+	Damaged map[Kind][]string
+	// Sources lists the ingested sources (the source markers: "hibp-sha1:…",
+	// "breach:NAME:…") to ingest again into a new index when Damaged is not
+	// empty. The markers do not record the kinds they fed, so every source
+	// is listed.
+	Sources []string
+	// Remaining holds the problems Check still finds after the repair.
+	Remaining []string
+}
+
+// OK reports whether the index is consistent after the repair.
+func (r *RepairReport) OK() bool { return len(r.Damaged) == 0 && len(r.Remaining) == 0 }
+
+// derivedFiles are the files of a generation rebuilt from its records.
+var derivedFiles = []string{fileFilter, fileText, fileGzip, fileBrotli, fileBinary}
+
+// emptySource is a source with no records: a generation written from an old
+// one and emptySource holds exactly the old one's records.
+type emptySource struct{}
+
+func (emptySource) next() (rec, bool, error) { return rec{}, false, nil }
+func (emptySource) close()                   {}
+
+// Repair rebuilds the derived files of every generation of the index in dir
+// (bloom filter, range files including the gzip and brotli copies and
+// their per-bucket checksums) from the generation's Badger records, after
+// verifying those records (every table block's checksum and the db.sums
+// list). Range files of an older format (format 1) are rewritten in the
+// current one. A generation whose records are damaged is left alone and
+// reported in Damaged, with the sources to ingest again into a new index.
+//
+// Repair holds the index's shared lock: ingest and keys are refused while
+// it runs. Each rebuilt file replaces the old one by a rename, so a repair
+// interrupted at any point is completed by running it again. A running
+// serve keeps the files it opened until it restarts.
+func Repair(ctx context.Context, dir string) (RepairReport, error) {
+	rep := RepairReport{Damaged: map[Kind][]string{}}
+	ix, err := Open(Options{Dir: dir, ReadOnly: true, Lenient: true})
+	if err != nil {
+		return rep, fmt.Errorf("repair %s: %w", dir, err)
+	}
+	v := ix.view.Load()
+	for id := range v.sources {
+		rep.Sources = append(rep.Sources, id)
+	}
+	slices.Sort(rep.Sources)
+	kinds := make([]Kind, 0, len(v.st.Gens))
+	for k := range v.st.Gens {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		if err := ctx.Err(); err != nil {
+			ix.Close()
+			return rep, err
+		}
+		name := v.st.Gens[k]
+		gdir := filepath.Join(dir, "gens", name)
+		problems, err := repairGen(ctx, gdir, k, v.gens[k], v.st.Counts[k], ix.opts.FalsePositiveRate)
+		if err != nil {
+			ix.Close()
+			return rep, fmt.Errorf("repair %s generation %s: %w", k, name, err)
+		}
+		if len(problems) > 0 {
+			rep.Damaged[k] = problems
+			continue
+		}
+		rep.Rebuilt = append(rep.Rebuilt, name)
+	}
+	if err := ix.Close(); err != nil {
+		return rep, fmt.Errorf("repair %s: close: %w", dir, err)
+	}
+	// What Check finds now, on a fresh open of the repaired files.
+	ix, err = Open(Options{Dir: dir, ReadOnly: true, Lenient: true})
+	if err != nil {
+		rep.Remaining = []string{err.Error()}
+		return rep, nil
+	}
+	defer ix.Close()
+	cr, err := ix.Check(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("repair %s: check: %w", dir, err)
+	}
+	rep.Remaining = cr.Problems
+	return rep, nil
+}
+
+// repairGen verifies the records of the generation in gdir and, when they
+// are sound, rewrites its derived files. open is the generation as the
+// index opened it, nil when it failed to open. It returns the problems of
+// the records, if any (nothing was changed then).
+func repairGen(ctx context.Context, gdir string, k Kind, open *generation, count uint64, defFPR float64) ([]string, error) {
+	problems := verifySums(gdir)
+	db := (*badger.DB)(nil)
+	if open != nil {
+		db = open.db
+	} else {
+		bopts := badgerOptions(filepath.Join(gdir, "db"), true)
+		if err := preflightTables(bopts.Dir, bopts); err != nil {
+			return append(problems, fmt.Sprintf("store: %v", err)), nil
+		}
+		d, err := openStoreSafe(bopts)
+		if err != nil {
+			return append(problems, fmt.Sprintf("store: %v", err)), nil
+		}
+		defer d.Close()
+		db = d
+	}
+	if err := verifyStore(db); err != nil {
+		problems = append(problems, fmt.Sprintf("store: %v", err))
+	}
+	if len(problems) > 0 {
+		return problems, nil
+	}
+	fpr := defFPR
+	if open != nil && open.filter != nil {
+		fpr = open.filter.fpr
+	} else if f, err := readFilter(filepath.Join(gdir, fileFilter), k); err == nil {
+		fpr = f.fpr
+	}
+	if !(fpr > 0 && fpr < 1) {
+		fpr = DefaultFalsePositiveRate
+	}
+	compress := false
+	if k.IsPassword() {
+		for _, n := range []string{fileGzip, fileBrotli} {
+			if _, err := os.Stat(filepath.Join(gdir, n)); err == nil {
+				compress = true
+			}
+		}
+	}
+	tmp := gdir + ".repair"
+	os.RemoveAll(tmp) // a leftover of an interrupted repair
+	defer os.RemoveAll(tmp)
+	mode := modeAddCount
+	if !k.IsPassword() {
+		mode = modeAddBreach
+	}
+	w := &genWriter{kind: k, dir: tmp, mode: mode, fpr: fpr, estimate: count, compress: compress}
+	old := &generation{kind: k, dir: gdir, db: db, filter: &loadedFilter{}}
+	if err := w.write(ctx, old, emptySource{}); err != nil {
+		return nil, err
+	}
+	if w.count != count && count != 0 {
+		return []string{fmt.Sprintf("store holds %d records, the metadata says %d", w.count, count)}, nil
+	}
+	for _, n := range derivedFiles {
+		src := filepath.Join(tmp, n)
+		if _, err := os.Stat(src); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := os.Rename(src, filepath.Join(gdir, n)); err != nil {
+			return nil, fmt.Errorf("replace %s: %w", n, err)
+		}
+	}
+	return nil, syncDir(gdir)
+}
+
+// openStoreSafe opens a Badger store, turning a panic on corrupt data into
+// an error.
+func openStoreSafe(opts badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("corrupt (panic: %v)", strings.TrimSpace(fmt.Sprint(p)))
+		}
+	}()
+	return badger.Open(opts)
+}
