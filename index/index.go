@@ -52,6 +52,8 @@ type Index struct {
 	meta     *badger.DB
 	metaRO   bool
 	metaCopy string // readers after an unclean writer exit: private replayed copy of meta/
+	snapID   string   // OpenSnapshot: the snapshot directory's name
+	snapLock *os.File // OpenLocalSnapshot: the shared lock that keeps the snapshot from GC
 	view     atomic.Pointer[view]
 	building sync.Mutex // held by the open Builder
 	keysMu   sync.Mutex // serialises API key writes
@@ -270,6 +272,10 @@ func (ix *Index) Close() error {
 	ix.closePrivate()
 	if v := ix.view.Swap(nil); v != nil {
 		v.closeGens()
+	}
+	if ix.snapLock != nil {
+		ix.snapLock.Close() // releases the reader's shared lock: the writer may now GC it
+		ix.snapLock = nil
 	}
 	if ix.meta != nil {
 		err := ix.meta.Close()
