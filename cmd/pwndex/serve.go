@@ -25,6 +25,16 @@ GET /api/v3/breachedaccount/{account} (sees the plaintext address, never
 logged; --no-account-search switches it off), POST /v1/audit (full
 hashes, key scope audit), POST /v1/vet (vet a contact file in memory, key
 scope vet by default), /healthz, /readyz, /metrics and the check page at /. Stops gracefully on SIGINT or SIGTERM.
+
+With --index, serve answers from the index's newest local snapshot
+(DIR/snapshots, exported by every ingest and key change) and never holds
+the index: 'pwndex ingest' and 'pwndex keys' run meanwhile, and serve
+switches to the new snapshot within a second (at once on SIGHUP) between
+two requests, without failing one. An index without snapshots gets one at
+start if no writer holds it; otherwise (or on a read-only file system)
+serve reads the index itself and writers wait until it stops.
+The port is bound before "serving" is logged; a malformed --addr or one
+that cannot be bound exits 2.
 Logs carry no client address, URI, hash prefix or key.
 
 Exit codes: 0 stopped by a signal, 2 usage or unusable index, 3 internal error.
@@ -123,8 +133,18 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if *from != "" {
 		return serveReplica(ctx, replicaConfig{url: *from, cache: *cacheDir, poll: *poll}, opts, uploadsFor, log, stderr)
 	}
+	ln, err := listenAddr(ctx, *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
+		return 2
+	}
+	if ensureLocalSnapshot(*dir, log) {
+		return serveLocal(ctx, *dir, ln, opts, uploadsFor, log, stderr)
+	}
+	// The old way: the index itself, read-only (writers wait until serve stops).
 	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true, Logger: log})
 	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 2
 	}
@@ -132,14 +152,12 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	opts.Uploads = uploadsFor(ix)
 	srv, err := api.New(ix, opts)
 	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 3
 	}
-	m := ix.Meta()
-	log.Info("serving", "addr", *addr, "index_version", m.Version, "breaches", m.Breaches,
-		"sha1", m.Counts[index.KindSHA1], "ntlm", m.Counts[index.KindNTLM],
-		"email", m.Counts[index.KindEmail], "phone", m.Counts[index.KindPhone])
-	if err := srv.ListenAndServe(ctx, *addr); err != nil {
+	logServing(log, ln.Addr().String(), ix)
+	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 3
 	}
