@@ -101,6 +101,22 @@ func OpenLocalSnapshot(dir, name string, opts Options) (*Index, error) {
 // with Open.
 func (ix *Index) SnapshotID() string { return ix.snapID }
 
+// autoExport exports a local snapshot after a commit of a writer whose
+// index has local snapshots (a serve --index made the first, or a writer
+// command did). A failure is logged: the commit stands, and serve keeps the
+// previous snapshot until the next export.
+func (ix *Index) autoExport() {
+	if ix.opts.ReadOnly || ix.metaRO || ix.meta == nil || ix.view.Load() == nil {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(ix.dir, LocalSnapshotsDir)); err != nil {
+		return
+	}
+	if _, err := ix.ExportLocal(); err != nil {
+		ix.log.Warn("local snapshot export failed; serve keeps the previous one", "err", err)
+	}
+}
+
 // ExportLocal exports the committed state as a local snapshot, makes it the
 // current one and garbage-collects the snapshots no reader holds. It
 // returns the snapshot's name. Writers call it after every commit; an
@@ -109,6 +125,8 @@ func (ix *Index) ExportLocal() (string, error) {
 	if ix.opts.ReadOnly || ix.metaRO || ix.meta == nil {
 		return "", ErrReadOnly
 	}
+	ix.exportMu.Lock()
+	defer ix.exportMu.Unlock()
 	root := filepath.Join(ix.dir, LocalSnapshotsDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("index: local snapshot: %w", err)
