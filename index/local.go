@@ -149,8 +149,14 @@ func (ix *Index) ExportLocal() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(mb)
-	name := fmt.Sprintf("v%08d-%s", s.Manifest.Version, hex.EncodeToString(sum[:8]))
+	// The name covers the manifest and oprf.key (which names the private
+	// artefacts linked beside it): a derivation makes a new snapshot.
+	h := sha256.New()
+	h.Write(mb)
+	if kb, err := os.ReadFile(filepath.Join(ix.dir, privKeyFile)); err == nil {
+		h.Write(kb)
+	}
+	name := fmt.Sprintf("v%08d-%s", s.Manifest.Version, hex.EncodeToString(h.Sum(nil)[:8]))
 	final := filepath.Join(root, name)
 	if _, err := os.Stat(filepath.Join(final, ManifestName)); err != nil {
 		tmp := filepath.Join(root, fmt.Sprintf("%s%s-%d", snapTmp, name, os.Getpid()))
