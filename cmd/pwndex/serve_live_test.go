@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,9 +28,11 @@ import (
 // (found by brute force with crypto/sha1), so that one range response
 // shows which of them the answering snapshot holds.
 func livePasswords(n int) (prefix string, pw, suffix []string) {
+	buf := []byte("live-")
 	for i := 0; len(pw) < n; i++ {
-		p := fmt.Sprintf("live-%d", i)
-		s := sha1.Sum([]byte(p))
+		b := strconv.AppendInt(buf[:5], int64(i), 10)
+		s := sha1.Sum(b)
+		p := string(b)
 		h := strings.ToUpper(hex.EncodeToString(s[:]))
 		if prefix == "" {
 			prefix = h[:5]
@@ -183,6 +186,7 @@ func TestServeLiveUpdates(t *testing.T) {
 					return
 				default:
 				}
+				time.Sleep(time.Millisecond) // bounded: at most ~1000 requests/s per client
 				if c%2 == 0 {
 					r, err := httpGet(base, "/range/"+prefix)
 					check(r, err, "/range/"+prefix)
@@ -199,8 +203,13 @@ func TestServeLiveUpdates(t *testing.T) {
 	// waits until serve answers from it.
 	step := func(want []bool, args ...string) string {
 		out := livePwndex(t, args...)
-		done := time.Now()
 		name := currentSnapshot(t, dir)
+		// From the pointer's move (the commit point serve follows).
+		fi, err := os.Stat(filepath.Join(dir, "snapshots", "CURRENT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := fi.ModTime()
 		mu.Lock()
 		expect[name] = want
 		mu.Unlock()
@@ -295,18 +304,18 @@ func TestServeLiveWriterKilled(t *testing.T) {
 	livePwndex(t, "ingest", "--index", dir, "--manifest", m0, c0)
 	base, slog, _ := startServe(t, dir)
 
-	// A big breach (the password of interest among 200k others), so that
+	// A big breach (the password of interest among 20k others), so that
 	// a kill lands during the build, the commit or the export.
 	m, c := writeLiveBreach(t, tmp, "Big", pws[0])
 	f, err := os.OpenFile(c, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 200000; i++ {
+	for i := 0; i < 20000; i++ {
 		fmt.Fprintf(f, "u%d@big.test:pw-%d\n", i, i)
 	}
 	f.Close()
-	for _, d := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, 900 * time.Millisecond} {
+	for _, d := range []time.Duration{30 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond} {
 		w := child(t, io.Discard, "ingest", "--index", dir, "--manifest", m, c)
 		time.Sleep(d)
 		w.Process.Signal(syscall.SIGKILL)
