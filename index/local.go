@@ -158,14 +158,14 @@ func (ix *Index) ExportLocal() (string, error) {
 	}
 	name := fmt.Sprintf("v%08d-%s", s.Manifest.Version, hex.EncodeToString(h.Sum(nil)[:8]))
 	final := filepath.Join(root, name)
-	if _, err := os.Stat(filepath.Join(final, ManifestName)); err != nil {
+	if _, err := ReadManifest(final); err != nil { // absent, incomplete or unreadable: (re)write it
 		tmp := filepath.Join(root, fmt.Sprintf("%s%s-%d", snapTmp, name, os.Getpid()))
 		os.RemoveAll(tmp)
 		if err := ix.writeLocal(s, tmp, mb); err != nil {
 			os.RemoveAll(tmp)
 			return "", err
 		}
-		os.RemoveAll(final) // an incomplete one, without manifest
+		os.RemoveAll(final) // an incomplete or unreadable one
 		if err := os.Rename(tmp, final); err != nil {
 			os.RemoveAll(tmp)
 			return "", fmt.Errorf("index: local snapshot: %w", err)

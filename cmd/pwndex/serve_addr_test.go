@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pwndex/pwndex/api"
 )
 
 // TestServeBadAddr: a malformed --addr or a port in use is a usage error
@@ -56,5 +59,36 @@ func TestKeysAddScopes(t *testing.T) {
 		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("--scopes %s: exit %d, stderr %q; want %d and %q", tc.scopes, code, errb.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// TestServeOldIndex: an index written before local snapshots (none on
+// disk) is served: serve exports its first snapshot at start. A pointer to
+// a snapshot this pwndex cannot read is replaced the same way.
+func TestServeOldIndex(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "data")
+	prefix, pws, suffixes := livePasswords(1)
+	m, c := writeLiveBreach(t, tmp, "Old", pws[0])
+	livePwndex(t, "ingest", "--index", dir, "--manifest", m, c)
+	for _, damage := range []string{"no snapshots", "unreadable snapshot"} {
+		switch damage {
+		case "no snapshots":
+			if err := os.RemoveAll(filepath.Join(dir, "snapshots")); err != nil {
+				t.Fatal(err)
+			}
+		case "unreadable snapshot":
+			cur := currentSnapshot(t, dir)
+			if err := os.WriteFile(filepath.Join(dir, "snapshots", cur, "manifest.json"), []byte(`{"format":"pwndex-snapshot/0"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		base, log, cmd := startServe(t, dir)
+		r := mustGet(t, base, "/range/"+prefix)
+		if r.status != 200 || !present(r.body, suffixes)[0] || r.h.Get(api.SnapshotHeader) == "" {
+			t.Errorf("%s: status %d, snapshot %q, body %q\n%s", damage, r.status, r.h.Get(api.SnapshotHeader), r.body, log.String())
+		}
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
 	}
 }

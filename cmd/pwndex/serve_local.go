@@ -45,8 +45,12 @@ func listenAddr(ctx context.Context, addr string) (net.Listener, error) {
 // old way) when that is impossible: a writer or an old serve holds it, the
 // file system is read-only, or dir is not an index.
 func ensureLocalSnapshot(dir string, log *slog.Logger) bool {
-	if _, err := index.CurrentLocalSnapshot(dir); err == nil {
-		return true
+	if name, err := index.CurrentLocalSnapshot(dir); err == nil {
+		// A snapshot this pwndex cannot read (another index format) is
+		// replaced by a fresh export below, as for an index without one.
+		if _, err := index.ReadManifest(filepath.Join(dir, index.LocalSnapshotsDir, name)); err == nil {
+			return true
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "meta")); err != nil {
 		return false // not an index: the read-only open reports it
