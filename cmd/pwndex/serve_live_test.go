@@ -180,7 +180,7 @@ func TestServeLiveUpdates(t *testing.T) {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			for i := 0; i < 20000; i++ {
+			for i := 0; i < 5000; i++ {
 				select {
 				case <-stop:
 					return
@@ -304,18 +304,18 @@ func TestServeLiveWriterKilled(t *testing.T) {
 	livePwndex(t, "ingest", "--index", dir, "--manifest", m0, c0)
 	base, slog, _ := startServe(t, dir)
 
-	// A big breach (the password of interest among 20k others), so that
+	// A big breach (the password of interest among 5k others), so that
 	// a kill lands during the build, the commit or the export.
 	m, c := writeLiveBreach(t, tmp, "Big", pws[0])
 	f, err := os.OpenFile(c, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 20000; i++ {
+	for i := 0; i < 5000; i++ {
 		fmt.Fprintf(f, "u%d@big.test:pw-%d\n", i, i)
 	}
 	f.Close()
-	for _, d := range []time.Duration{30 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond} {
+	for _, d := range []time.Duration{40 * time.Millisecond, 250 * time.Millisecond, 700 * time.Millisecond} {
 		w := child(t, io.Discard, "ingest", "--index", dir, "--manifest", m, c)
 		time.Sleep(d)
 		w.Process.Signal(syscall.SIGKILL)
