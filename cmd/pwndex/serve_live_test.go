@@ -180,7 +180,7 @@ func TestServeLiveUpdates(t *testing.T) {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			for i := 0; i < 5000; i++ {
+			for i := 0; i < 20000; i++ {
 				select {
 				case <-stop:
 					return
