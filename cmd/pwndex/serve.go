@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -79,7 +80,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		verbose   = fs.Bool("v", false, "log debug messages")
 		from      = fs.String("from", "", "serve the newest snapshot published at `URL` (s3://bucket/path?endpoint=...; see 'pwndex publish') instead of --index, and follow newer ones")
 		cacheDir  = fs.String("cache", "./pwndex-cache", "with --from: local cache `directory` of downloaded snapshots")
-		poll      = fs.Duration("poll", 10*time.Second, "with --from: how often to look for a newer snapshot (and on SIGHUP)")
+		poll      = fs.Duration("poll", 10*time.Second, "how often to look for a newer snapshot (and on SIGHUP); default 10s with --from, 250ms with --index")
 	)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
@@ -133,13 +134,23 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if *from != "" {
 		return serveReplica(ctx, replicaConfig{url: *from, cache: *cacheDir, poll: *poll}, opts, uploadsFor, log, stderr)
 	}
+	localEvery := localPoll
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "poll" {
+			localEvery = *poll
+		}
+	})
+	if localEvery <= 0 {
+		fmt.Fprintln(stderr, "pwndex serve: --poll must be positive")
+		return 2
+	}
 	ln, err := listenAddr(ctx, *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 2
 	}
 	if ensureLocalSnapshot(*dir, log) {
-		return serveLocal(ctx, *dir, ln, opts, uploadsFor, log, stderr)
+		return serveLocal(ctx, *dir, ln, localEvery, opts, uploadsFor, log, stderr)
 	}
 	// The old way: the index itself, read-only (writers wait until serve stops).
 	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true, Logger: log})

@@ -75,7 +75,7 @@ func present(body []byte, suffixes []string) []bool {
 
 // startServe runs 'pwndex serve --index dir' in a child process and waits
 // until it answers.
-func startServe(t *testing.T, dir string) (base string, log *syncBuffer, cmd *exec.Cmd) {
+func startServe(t *testing.T, dir string, flags ...string) (base string, log *syncBuffer, cmd *exec.Cmd) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +84,7 @@ func startServe(t *testing.T, dir string) (base string, log *syncBuffer, cmd *ex
 	addr := ln.Addr().String()
 	ln.Close()
 	log = &syncBuffer{}
-	cmd = child(t, log, "serve", "--index", dir, "--addr", addr, "--rate", "1000000")
+	cmd = child(t, log, append([]string{"serve", "--index", dir, "--addr", addr, "--rate", "1000000"}, flags...)...)
 	base = "http://" + addr
 	if !waitFor(20*time.Second, func() bool { r, err := httpGet(base, "/healthz"); return err == nil && r.status == 200 }) {
 		t.Fatalf("serve did not start:\n%s", log.String())
@@ -342,4 +342,31 @@ func TestServeLiveWriterKilled(t *testing.T) {
 		t.Fatalf("the completed ingest is not served 2 s later:\n%s", slog.String())
 	}
 	t.Logf("served %v after the ingest completed", time.Since(done))
+}
+
+// TestServeLiveSIGHUP: with polling practically off (--poll 1h), SIGHUP
+// makes serve pick up a new snapshot at once.
+func TestServeLiveSIGHUP(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "data")
+	prefix, pws, suffixes := livePasswords(1)
+	m0, c0 := writeLiveBreach(t, tmp, "Live0", "not-in-the-prefix")
+	livePwndex(t, "ingest", "--index", dir, "--manifest", m0, c0)
+	base, slog, cmd := startServe(t, dir, "--poll", "1h")
+	m, c := writeLiveBreach(t, tmp, "Hup", pws[0])
+	livePwndex(t, "ingest", "--index", dir, "--manifest", m, c)
+	seen := func() bool {
+		r, err := httpGet(base, "/range/"+prefix)
+		return err == nil && r.status == 200 && present(r.body, suffixes)[0]
+	}
+	time.Sleep(300 * time.Millisecond)
+	if seen() {
+		t.Fatal("serve switched without SIGHUP although --poll is 1h")
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(2*time.Second, seen) {
+		t.Fatalf("serve did not switch within 2 s of SIGHUP:\n%s", slog.String())
+	}
 }

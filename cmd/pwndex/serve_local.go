@@ -17,8 +17,8 @@ import (
 	"github.com/pwndex/pwndex/index"
 )
 
-// localPoll is how often serve --index reads the local snapshot pointer
-// (writers move it after every commit; SIGHUP reads it at once).
+// localPoll is how often serve --index reads the local snapshot pointer by
+// default (writers move it after every commit; SIGHUP reads it at once).
 const localPoll = 250 * time.Millisecond
 
 // listenAddr binds addr for serve. A malformed address or one that cannot
@@ -93,9 +93,9 @@ func openCurrent(dir string, log *slog.Logger) (*index.Index, error) {
 
 // serveLocal serves the local snapshots of the index in dir through
 // api.Live: it never opens the metadata store, so ingest and keys commit
-// while it runs; it reads the pointer every localPoll (and on SIGHUP) and
+// while it runs; it reads the pointer every `every` (and on SIGHUP) and
 // switches to a newer snapshot between two requests.
-func serveLocal(ctx context.Context, dir string, ln net.Listener, opts api.Options,
+func serveLocal(ctx context.Context, dir string, ln net.Listener, every time.Duration, opts api.Options,
 	uploadsFor func(*index.Index) map[string]api.Upload, log *slog.Logger, stderr io.Writer) int {
 	ix, err := openCurrent(dir, log)
 	if err != nil {
@@ -119,7 +119,7 @@ func serveLocal(ctx context.Context, dir string, ln net.Listener, opts api.Optio
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		followLocal(fctx, dir, ix.SnapshotID(), live, hup, log)
+		followLocal(fctx, dir, ix.SnapshotID(), every, live, hup, log)
 	}()
 	err = live.Serve(ctx, ln)
 	stop()
@@ -133,8 +133,8 @@ func serveLocal(ctx context.Context, dir string, ln net.Listener, opts api.Optio
 }
 
 // followLocal swaps live to every newer local snapshot until ctx is done.
-func followLocal(ctx context.Context, dir, cur string, live *api.Live, hup <-chan os.Signal, log *slog.Logger) {
-	t := time.NewTicker(localPoll)
+func followLocal(ctx context.Context, dir, cur string, every time.Duration, live *api.Live, hup <-chan os.Signal, log *slog.Logger) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	failed := ""
 	for {
