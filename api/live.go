@@ -23,7 +23,18 @@ type Live struct {
 	cur     atomic.Pointer[liveServer]
 	opts    Options
 	uploads func(*index.Index) map[string]Upload
+	header  string // SetSnapshotHeader
 }
+
+// SnapshotHeader is the response header that names the snapshot a response
+// was computed from, when SetSnapshotHeader enabled it.
+const SnapshotHeader = "Pwndex-Snapshot"
+
+// SetSnapshotHeader makes every response carry the header name (e.g.
+// SnapshotHeader) set to the SnapshotID of the index that answered it, so
+// that a client (or a test) can tell which snapshot it saw. Call it before
+// Serve.
+func (l *Live) SetSnapshotHeader(name string) { l.header = name }
 
 // liveServer is one index's Server with a reference count: 1 for being
 // current, plus 1 per request in progress. It is released when the count
@@ -129,6 +140,11 @@ func (l *Live) handle(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetUserValue(liveKey{}, ls)
 	ls.srv.handle(ctx)
+	if l.header != "" {
+		if id := ls.srv.ix.SnapshotID(); id != "" {
+			ctx.Response.Header.Set(l.header, id)
+		}
+	}
 }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully and

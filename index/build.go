@@ -310,6 +310,7 @@ func (b *Builder) Commit(ctx context.Context) (CommitStats, error) {
 		stats.Records[k] = w.count
 	}
 	stats.Duration = time.Since(start)
+	b.ix.autoExport() // local snapshots (local.go)
 	return stats, nil
 }
 

@@ -52,6 +52,9 @@ type Index struct {
 	meta     *badger.DB
 	metaRO   bool
 	metaCopy string // readers after an unclean writer exit: private replayed copy of meta/
+	snapID   string   // OpenSnapshot: the snapshot directory's name
+	snapLock *os.File // OpenLocalSnapshot: the shared lock that keeps the snapshot from GC
+	exportMu sync.Mutex // serialises ExportLocal
 	view     atomic.Pointer[view]
 	building sync.Mutex // held by the open Builder
 	keysMu   sync.Mutex // serialises API key writes
@@ -267,9 +270,14 @@ func (ix *Index) removeLeftovers(st *state) {
 
 // Close releases the index.
 func (ix *Index) Close() error {
+	ix.autoExport() // a writer's last state (private lookups included) reaches serve
 	ix.closePrivate()
 	if v := ix.view.Swap(nil); v != nil {
 		v.closeGens()
+	}
+	if ix.snapLock != nil {
+		ix.snapLock.Close() // releases the reader's shared lock: the writer may now GC it
+		ix.snapLock = nil
 	}
 	if ix.meta != nil {
 		err := ix.meta.Close()
@@ -670,6 +678,7 @@ func (ix *Index) CreateAPIKey(k APIKey) (secret string, err error) {
 		return "", fmt.Errorf("index: store API key: %w", err)
 	}
 	ix.updateView(func(v *view) { v.keys[d] = k })
+	ix.autoExport()
 	return secret, nil
 }
 
@@ -718,6 +727,7 @@ func (ix *Index) DeleteAPIKey(name string) error {
 				return fmt.Errorf("index: delete API key: %w", err)
 			}
 			ix.updateView(func(v *view) { delete(v.keys, d) })
+			ix.autoExport()
 			return nil
 		}
 	}

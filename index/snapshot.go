@@ -89,7 +89,12 @@ type Snapshot struct {
 // live generations and renders the catalog, key digests and sources. It
 // reads the generation files in place (they are immutable once committed)
 // and copies nothing.
-func (ix *Index) Snapshot() (*Snapshot, error) {
+func (ix *Index) Snapshot() (*Snapshot, error) { return ix.snapshot(nil) }
+
+// snapshot is Snapshot; a generation file listed in reuse with the same
+// size keeps its SHA-256 there instead of being hashed again (generations
+// are immutable and their directories never reused).
+func (ix *Index) snapshot(reuse map[string]SnapshotFile) (*Snapshot, error) {
 	v := ix.view.Load()
 	if v == nil {
 		return nil, errors.New("index: snapshot of a closed index")
@@ -139,9 +144,17 @@ func (ix *Index) Snapshot() (*Snapshot, error) {
 				return err
 			}
 			rel = filepath.ToSlash(rel)
-			size, sum, err := sha256File(p)
-			if err != nil {
-				return err
+			var size int64
+			var sum string
+			if r, ok := reuse[rel]; ok {
+				if fi, err := e.Info(); err == nil && fi.Size() == r.Size {
+					size, sum = r.Size, r.SHA256
+				}
+			}
+			if sum == "" {
+				if size, sum, err = sha256File(p); err != nil {
+					return err
+				}
 			}
 			s.disk[rel] = p
 			s.Manifest.Files = append(s.Manifest.Files, SnapshotFile{Path: rel, Size: size, SHA256: sum})
@@ -439,7 +452,7 @@ func OpenSnapshot(dir string, opts Options) (*Index, error) {
 	if err := v.openGens(dir, opts.Lenient); err != nil {
 		return nil, err
 	}
-	ix := &Index{dir: dir, opts: opts, log: opts.Logger, metaRO: true}
+	ix := &Index{dir: dir, opts: opts, log: opts.Logger, metaRO: true, snapID: filepath.Base(dir)}
 	ix.view.Store(v)
 	return ix, nil
 }

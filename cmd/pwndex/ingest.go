@@ -96,6 +96,14 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return reportOpen(stderr, "ingest", *dir, fmt.Errorf("open index: %w", err), 3)
 	}
 	defer ix.Close()
+	// Whatever happens below, what was committed reaches a running serve
+	// (local snapshots, serve.go).
+	exported := false
+	defer func() {
+		if !exported {
+			exportLocal(ix, "ingest", stderr)
+		}
+	}()
 
 	var progress io.Writer
 	if !*quiet && ingestIsTerminal(stderr) {
@@ -138,6 +146,10 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		if !*quiet {
 			fmt.Fprintf(stderr, "private lookup values up to date (%s)\n", time.Since(start).Round(time.Millisecond))
 		}
+	}
+	exported = true
+	if exportLocal(ix, "ingest", stderr) != nil {
+		return 3
 	}
 	return 0
 }

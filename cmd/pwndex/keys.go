@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/pwndex/pwndex/api"
 	"github.com/pwndex/pwndex/index"
 )
 
@@ -25,19 +26,23 @@ secret once on stdout; only its SHA-256 is stored. Scopes: range (e-mail and
 phone ranges, and account search), search (account search
 /api/v3/breachedaccount/{account} only), sensitive (sensitive breaches in
 answers), audit (POST /v1/audit with full hashes, and the short-prefix
-ranges of /v1/range that remote audits use); upload routes may define their
-own. --rate is the key's requests per minute (GET
+ranges of /v1/range that remote audits use), vet (POST /v1/vet); any other
+scope is refused. --rate is the key's requests per minute (GET
 /api/v3/subscription/status tells it to clients).
 'oprf-rotate' replaces the index's OPRF key (private lookups, file oprf.key,
 mode 0600) and recomputes every private lookup value from the stored hashes;
 the old key stays live until it completes, and running it again after an
 interruption completes it.
-The index must not be held by a running serve or ingest.
+Key changes run while 'pwndex serve --index' runs: each one is committed
+and exported as a local snapshot that serve picks up within a second. Two
+writers (keys, ingest) do not run at once.
 
 Exit codes: 0 ok, 2 usage or unknown key, 3 internal error.
 `
 
-var scopeRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+// validScopes are the scopes a key may carry: api's scope constants and
+// the scope of POST /v1/vet (serve --vet-scope, default "vet").
+var validScopes = []string{api.ScopeRange, api.ScopeSearch, api.ScopeSensitive, api.ScopeAudit, "vet"}
 
 // cmdKeys implements "pwndex keys".
 func cmdKeys(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -95,8 +100,8 @@ func cmdKeys(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			if s == "" {
 				continue
 			}
-			if !scopeRE.MatchString(s) {
-				fmt.Fprintf(stderr, "pwndex keys add: invalid scope %q (lower-case letters, digits, - and _)\n", s)
+			if !slices.Contains(validScopes, s) {
+				fmt.Fprintf(stderr, "pwndex keys add: unknown scope %q (valid scopes: %s)\n", s, strings.Join(validScopes, ", "))
 				return 2
 			}
 			key.Scopes = append(key.Scopes, s)
@@ -123,6 +128,9 @@ func cmdKeys(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			return 3
 		}
 		fmt.Fprintln(stdout, secret)
+		if exportLocal(ix, "keys add", stderr) != nil {
+			return 3
+		}
 		fmt.Fprintf(stderr, "created key %q with scopes [%s]; the secret above is shown only once\n",
 			key.Name, strings.Join(key.Scopes, ","))
 	case "list":
@@ -160,6 +168,9 @@ func cmdKeys(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "pwndex keys oprf-rotate: %v\n", err)
 			return 3
 		}
+		if exportLocal(ix, "keys oprf-rotate", stderr) != nil {
+			return 3
+		}
 		fmt.Fprintf(stderr, "new OPRF key %s (%s), private lookup values recomputed in %s\n",
 			info.KeyID, info.Suite, time.Since(start).Round(time.Millisecond))
 	case "delete", "rm":
@@ -168,6 +179,9 @@ func cmdKeys(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			if strings.Contains(err.Error(), "no API key") {
 				return 2
 			}
+			return 3
+		}
+		if exportLocal(ix, "keys delete", stderr) != nil {
 			return 3
 		}
 		fmt.Fprintf(stderr, "deleted key %q\n", fs.Arg(0))
@@ -190,4 +204,15 @@ func openHint(err error) string {
 		return " (permission denied: run as the index's owner)"
 	}
 	return ""
+}
+
+// exportLocal exports the committed state of the writer ix as the local
+// snapshot a running 'pwndex serve --index' follows, and reports a failure
+// on stderr (what was committed stays committed).
+func exportLocal(ix *index.Index, cmd string, stderr io.Writer) error {
+	if _, err := ix.ExportLocal(); err != nil {
+		fmt.Fprintf(stderr, "pwndex %s: committed, but exporting the snapshot for serve failed: %v (serve keeps the previous state; the next ingest or key change exports it)\n", cmd, err)
+		return err
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +26,16 @@ GET /api/v3/breachedaccount/{account} (sees the plaintext address, never
 logged; --no-account-search switches it off), POST /v1/audit (full
 hashes, key scope audit), POST /v1/vet (vet a contact file in memory, key
 scope vet by default), /healthz, /readyz, /metrics and the check page at /. Stops gracefully on SIGINT or SIGTERM.
+
+With --index, serve answers from the index's newest local snapshot
+(DIR/snapshots, exported by every ingest and key change) and never holds
+the index: 'pwndex ingest' and 'pwndex keys' run meanwhile, and serve
+switches to the new snapshot within a second (at once on SIGHUP) between
+two requests, without failing one. An index without snapshots gets one at
+start if no writer holds it; otherwise (or on a read-only file system)
+serve reads the index itself and writers wait until it stops.
+The port is bound before "serving" is logged; a malformed --addr or one
+that cannot be bound exits 2.
 Logs carry no client address, URI, hash prefix or key.
 
 Exit codes: 0 stopped by a signal, 2 usage or unusable index, 3 internal error.
@@ -69,7 +80,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		verbose   = fs.Bool("v", false, "log debug messages")
 		from      = fs.String("from", "", "serve the newest snapshot published at `URL` (s3://bucket/path?endpoint=...; see 'pwndex publish') instead of --index, and follow newer ones")
 		cacheDir  = fs.String("cache", "./pwndex-cache", "with --from: local cache `directory` of downloaded snapshots")
-		poll      = fs.Duration("poll", 10*time.Second, "with --from: how often to look for a newer snapshot (and on SIGHUP)")
+		poll      = fs.Duration("poll", 10*time.Second, "how often to look for a newer snapshot (and on SIGHUP); default 10s with --from, 250ms with --index")
 	)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
@@ -123,8 +134,28 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if *from != "" {
 		return serveReplica(ctx, replicaConfig{url: *from, cache: *cacheDir, poll: *poll}, opts, uploadsFor, log, stderr)
 	}
+	localEvery := localPoll
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "poll" {
+			localEvery = *poll
+		}
+	})
+	if localEvery <= 0 {
+		fmt.Fprintln(stderr, "pwndex serve: --poll must be positive")
+		return 2
+	}
+	ln, err := listenAddr(ctx, *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
+		return 2
+	}
+	if ensureLocalSnapshot(*dir, log) {
+		return serveLocal(ctx, *dir, ln, localEvery, opts, uploadsFor, log, stderr)
+	}
+	// The old way: the index itself, read-only (writers wait until serve stops).
 	ix, err := index.Open(index.Options{Dir: *dir, ReadOnly: true, Logger: log})
 	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 2
 	}
@@ -132,14 +163,12 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	opts.Uploads = uploadsFor(ix)
 	srv, err := api.New(ix, opts)
 	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 3
 	}
-	m := ix.Meta()
-	log.Info("serving", "addr", *addr, "index_version", m.Version, "breaches", m.Breaches,
-		"sha1", m.Counts[index.KindSHA1], "ntlm", m.Counts[index.KindNTLM],
-		"email", m.Counts[index.KindEmail], "phone", m.Counts[index.KindPhone])
-	if err := srv.ListenAndServe(ctx, *addr); err != nil {
+	logServing(log, ln.Addr().String(), ix)
+	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return 3
 	}
