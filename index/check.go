@@ -38,8 +38,9 @@ type KindCheck struct {
 // metadata count, the filter (no false negatives) and the range files
 // (same records, same values, in order; checksums; compressed bodies equal
 // to the identity bodies), and the checksum of every Badger table block of
-// the generations and the metadata store. Problems lists every
-// inconsistency found.
+// the generations and the metadata store; the private-lookup files
+// (checkPrivate) and, for an index directory, every local snapshot
+// (checkLocalSnapshots). Problems lists every inconsistency found.
 //
 // Invariants: Check never panics on corrupt data (a panic while checking a
 // kind is recovered and reported as a problem of that kind); a corrupt
@@ -57,6 +58,12 @@ func (ix *Index) Check(ctx context.Context) (CheckReport, error) {
 		for _, p := range ix.checkMetaFiles(filepath.Join(ix.dir, "meta")) {
 			problem("%s", p)
 		}
+		for _, p := range checkLocalSnapshots(ix.dir) {
+			problem("%s", p)
+		}
+	}
+	for _, p := range checkPrivate(ix.dir) {
+		problem("%s", p)
 	}
 	for _, k := range Kinds {
 		if len(ix.opts.Kinds) > 0 && !slices.Contains(ix.opts.Kinds, k) {

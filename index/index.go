@@ -51,9 +51,9 @@ type Index struct {
 	log      *slog.Logger
 	meta     *badger.DB
 	metaRO   bool
-	metaCopy string // readers after an unclean writer exit: private replayed copy of meta/
-	snapID   string   // OpenSnapshot: the snapshot directory's name
-	snapLock *os.File // OpenLocalSnapshot: the shared lock that keeps the snapshot from GC
+	metaCopy string     // readers after an unclean writer exit: private replayed copy of meta/
+	snapID   string     // OpenSnapshot: the snapshot directory's name
+	snapLock *os.File   // OpenLocalSnapshot: the shared lock that keeps the snapshot from GC
 	exportMu sync.Mutex // serialises ExportLocal
 	view     atomic.Pointer[view]
 	building sync.Mutex // held by the open Builder

@@ -58,8 +58,8 @@ import (
 // Artefact layout (little-endian):
 //
 //	header  64 bytes: magic "PWXPRIV1", kind u8, bits u8, 6 zero bytes,
-//	        records u64, body length u64, key ID [8], 16 zero bytes,
-//	        xxhash64 of the offset table, xxhash64 of bytes 0-55
+//	        records u64, body length u64, key ID [8], xxhash64 of the
+//	        body, xxhash64 of the offset table, xxhash64 of bytes 0-55
 //	offsets (2^bits + 1) x u64, body offsets of the buckets
 //	body    per bucket, records sorted by value:
 //	        value [PrivateValueLen]byte, uvarint(n), uvarint(breach ID) x n
@@ -116,6 +116,27 @@ type keyFile struct {
 	Secret  string            `json:"secret"`  // hex of the private scalar
 	Files   map[string]string `json:"files"`   // kind name -> artefact file name
 	Created time.Time         `json:"created"` // of the key
+
+	summed bool // read from a file with a checksum line (splitKeySum)
+}
+
+// keySumPrefix starts the last line of oprf.key: the hex SHA-256 of every
+// byte before that line, so a flipped byte anywhere in the file is found
+// (the JSON decoder would accept a flip in white space or in a field
+// name's case). Files written before it existed have no such line.
+const keySumPrefix = "#sha256 "
+
+// splitKeySum separates a key file's JSON from its checksum line; ok is
+// false when the file has a checksum line that does not match.
+func splitKeySum(b []byte) (body []byte, summed, ok bool) {
+	i := bytes.LastIndex(b, []byte("\n"+keySumPrefix))
+	if i < 0 {
+		return b, false, true
+	}
+	body = b[:i+1]
+	h := sha256.Sum256(body)
+	line := strings.TrimSpace(string(b[i+1+len(keySumPrefix):]))
+	return body, true, line == hex.EncodeToString(h[:])
 }
 
 // privState is the loaded key and artefacts.
@@ -175,7 +196,10 @@ func (ix *Index) writeKeyFile(kf keyFile) error {
 		f.Close()
 		return fmt.Errorf("write OPRF key: %w", err)
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	b = append(b, '\n')
+	h := sha256.Sum256(b)
+	b = append(append(b, keySumPrefix...), hex.EncodeToString(h[:])+"\n"...)
+	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return fmt.Errorf("write OPRF key: %w", err)
 	}
@@ -206,24 +230,34 @@ func syncDir(dir string) error {
 
 // readKeyFile reads and validates oprf.key.
 func (ix *Index) readKeyFile() (keyFile, *oprf.PrivateKey, error) {
+	return readKeyFileAt(ix.keyPath())
+}
+
+// readKeyFileAt reads and validates the oprf.key file at path.
+func readKeyFileAt(path string) (keyFile, *oprf.PrivateKey, error) {
 	var kf keyFile
-	b, err := os.ReadFile(ix.keyPath())
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return kf, nil, err
 	}
+	b, summed, ok := splitKeySum(b)
+	if !ok {
+		return kf, nil, fmt.Errorf("%s: checksum mismatch (corrupt)", path)
+	}
+	kf.summed = summed
 	if err := json.Unmarshal(b, &kf); err != nil {
-		return kf, nil, fmt.Errorf("%s: %w", ix.keyPath(), err)
+		return kf, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if kf.Suite != PrivateSuite.Identifier() {
-		return kf, nil, fmt.Errorf("%s: suite %q, want %s", ix.keyPath(), kf.Suite, PrivateSuite.Identifier())
+		return kf, nil, fmt.Errorf("%s: suite %q, want %s", path, kf.Suite, PrivateSuite.Identifier())
 	}
 	sk, err := hex.DecodeString(kf.Secret)
 	if err != nil {
-		return kf, nil, fmt.Errorf("%s: bad secret: %w", ix.keyPath(), err)
+		return kf, nil, fmt.Errorf("%s: bad secret: %w", path, err)
 	}
 	k := new(oprf.PrivateKey)
 	if err := k.UnmarshalBinary(PrivateSuite, sk); err != nil {
-		return kf, nil, fmt.Errorf("%s: bad secret: %w", ix.keyPath(), err)
+		return kf, nil, fmt.Errorf("%s: bad secret: %w", path, err)
 	}
 	if kf.Files == nil {
 		kf.Files = map[string]string{}
@@ -490,6 +524,12 @@ func openPrivSet(path string, k Kind) (*privSet, error) {
 	}
 	if prev != bodyLen {
 		return bad("offset table does not end at body length")
+	}
+	// The body is verified once, at open (an xxhash pass over a mapped
+	// file): a flipped value would otherwise report a stored identifier as
+	// absent. Zero is the field of artefacts written before it existed.
+	if want := binary.LittleEndian.Uint64(data[40:]); want != 0 && xxhash.Sum64(data[offEnd:]) != want {
+		return bad("body checksum mismatch")
 	}
 	return &privSet{kind: k, bits: b, records: binary.LittleEndian.Uint64(data[16:]),
 		data: data, offsets: offsets, body: data[offEnd:]}, nil
@@ -785,6 +825,7 @@ func writePrivFile(path string, k Kind, b int, recs []privRec, ids []BreachID, k
 	pk, _ := key.Public().MarshalBinary()
 	id := sha256.Sum256(pk)
 	copy(hdr[32:40], id[:8])
+	binary.LittleEndian.PutUint64(hdr[40:], xxhash.Sum64(body))
 	binary.LittleEndian.PutUint64(hdr[48:], xxhash.Sum64(offsets))
 	binary.LittleEndian.PutUint64(hdr[56:], xxhash.Sum64(hdr[:56]))
 	tmp := path + ".tmp"
