@@ -196,13 +196,16 @@ func (w *genWriter) release(b *outBatch) {
 // produce merges old and src into batches sent to every consumer.
 func (w *genWriter) produce(ctx context.Context, old *generation, src source, chans [3]chan *outBatch) error {
 	hl := w.kind.HashLen()
-	var it *badger.Iterator
+	var it *oldReader
 	if old != nil {
 		txn := old.db.NewTransaction(false)
 		defer txn.Discard()
-		it = txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1024})
-		defer it.Close()
-		it.Rewind()
+		var err error
+		if it, err = newOldReader(old, txn); err != nil {
+			it.close()
+			return err
+		}
+		defer it.close()
 	}
 	nr, haveNew, err := src.next()
 	if err != nil {
@@ -232,7 +235,7 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 	}
 	var oldIDs []BreachID
 	for {
-		haveOld := it != nil && it.Valid()
+		haveOld := it != nil && it.valid()
 		if !haveOld && !haveNew {
 			break
 		}
@@ -243,7 +246,7 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		case !haveNew:
 			c = -1
 		default:
-			c = bytes.Compare(it.Item().Key(), nr.h[:hl])
+			c = bytes.Compare(it.key(), nr.h[:hl])
 			if c > 0 {
 				c = 1
 			} else if c < 0 {
@@ -254,21 +257,13 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		var oldBase, oldExtra uint64
 		oldIDs = oldIDs[:0]
 		if c <= 0 {
-			item := it.Item()
-			copy(o.h[:], item.Key())
-			err := item.Value(func(v []byte) error {
-				var err error
-				if w.kind.IsPassword() {
-					oldBase, oldExtra, err = decodePassword(v)
-				} else {
-					oldIDs, _, err = decodeIDs(oldIDs, v)
-				}
-				return err
-			})
-			if err != nil {
+			var err error
+			if oldIDs, err = it.read(&o, &oldBase, &oldExtra, oldIDs); err != nil {
 				return fmt.Errorf("read previous %s generation: %w", w.kind, err)
 			}
-			it.Next()
+			if err := it.next(); err != nil {
+				return err
+			}
 		} else {
 			o.h = nr.h
 		}
@@ -330,6 +325,11 @@ func insertID(ids []BreachID, from int, id BreachID) []BreachID {
 	return ids
 }
 
+// writeDenseStore makes password generations keep every record in Badger,
+// the layout of generations written before pwstore.go: tests set it to
+// prove such indexes are still read and rewritten correctly.
+var writeDenseStore bool
+
 // badgerSink returns the consumer writing batches through the StreamWriter.
 func (w *genWriter) badgerSink(sw *badger.StreamWriter, buf *z.Buffer) func(*outBatch) error {
 	hl := w.kind.HashLen()
@@ -337,15 +337,23 @@ func (w *genWriter) badgerSink(sw *badger.StreamWriter, buf *z.Buffer) func(*out
 	kv := &pb.KV{Version: 1}
 	return func(b *outBatch) error {
 		buf.Reset()
+		n := 0
 		for i := range b.recs {
 			r := &b.recs[i]
 			if w.kind.IsPassword() {
+				if r.extra == 0 && !writeDenseStore {
+					continue // the range file holds it (pwstore.go)
+				}
 				val = encodePassword(val[:0], r.base, r.extra)
 			} else {
 				val = encodeIDs(val[:0], b.ids[r.idOff:r.idOff+r.idLen])
 			}
 			kv.Key, kv.Value = r.h[:hl], val
 			badger.KVToBuffer(kv, buf)
+			n++
+		}
+		if n == 0 {
+			return nil
 		}
 		if err := sw.Write(buf); err != nil {
 			return fmt.Errorf("write %s store: %w", w.kind, err)
