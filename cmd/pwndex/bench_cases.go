@@ -136,6 +136,7 @@ func benchCases() []*benchCase {
 			run: runAuditShortBench,
 		},
 		privateBenchCase(),
+		footprintCase(),
 	}
 }
 
