@@ -189,10 +189,10 @@ func (r *oldReader) read(o *outRec, base, extra *uint64, ids []BreachID) ([]Brea
 	o.h = e.Hash
 	hl := r.kind.HashLen()
 	*base, *extra = e.Count, 0
-	for r.it.Valid() {
+	if r.it.Valid() {
 		c := bytes.Compare(r.it.Item().Key(), e.Hash[:hl])
 		if c > 0 {
-			break
+			return ids, nil // no extra count
 		}
 		if c < 0 {
 			return ids, fmt.Errorf("%w: a Badger record is missing from the range file", ErrRangeCorrupt)
@@ -209,7 +209,6 @@ func (r *oldReader) read(o *outRec, base, extra *uint64, ids []BreachID) ([]Brea
 			return ids, fmt.Errorf("%w: count differs between Badger and the range file", ErrRangeCorrupt)
 		}
 		r.it.Next()
-		break
 	}
 	return ids, nil
 }
