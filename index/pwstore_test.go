@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -166,4 +168,38 @@ func TestDenseGenerationStillRead(t *testing.T) {
 	}
 	checkLookups(t, ix, ps, extra)
 	mustCheck(t, ix)
+}
+
+// FuzzSearchTextBucket: on any body the search never panics, and on a
+// well-formed sorted body it agrees with a linear scan.
+func FuzzSearchTextBucket(f *testing.F) {
+	f.Add([]byte("0001:5\r\n00A0:12\r\n0B00:1"), []byte("00A0"))
+	f.Add([]byte("0001:"), []byte("0001"))
+	f.Add([]byte("\r\n\r\n"), []byte("0001"))
+	f.Fuzz(func(t *testing.T, body, want []byte) {
+		n, ok, err := searchTextBucket(body, want)
+		if err != nil || len(want) == 0 {
+			return
+		}
+		// Linear reference: only meaningful if every line is well formed
+		// and sorted with unique suffixes of len(want).
+		lines := strings.Split(string(body), "\r\n")
+		prev := ""
+		var refN uint64
+		refOK := false
+		for _, l := range lines {
+			suf, cnt, found := strings.Cut(l, ":")
+			c, perr := strconv.ParseUint(cnt, 10, 64)
+			if !found || strings.ContainsAny(l, "\r\n") || len(suf) != len(want) || perr != nil || len(cnt) > 19 || strings.ContainsAny(cnt, "+-") || suf <= prev && prev != "" {
+				return
+			}
+			prev = suf
+			if suf == string(want) {
+				refN, refOK = c, true
+			}
+		}
+		if ok != refOK || n != refN {
+			t.Fatalf("search = %d %v, linear scan = %d %v", n, ok, refN, refOK)
+		}
+	})
 }
