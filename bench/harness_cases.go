@@ -135,7 +135,6 @@ func benchCases() []*benchCase {
 			run: runAuditShortBench,
 		},
 		privateBenchCase(),
-		footprintCase(),
 	}
 }
 
