@@ -298,20 +298,31 @@ func (ix *Index) GCLocalSnapshots() ([]string, error) {
 	if ix.opts.ReadOnly || ix.metaRO || ix.meta == nil {
 		return nil, ErrReadOnly
 	}
-	root := filepath.Join(ix.dir, LocalSnapshotsDir)
 	cur, err := CurrentLocalSnapshot(ix.dir)
 	if err != nil {
 		return nil, err
 	}
+	removed, _, err := removeLocalSnapshots(ix.dir, cur)
+	return removed, err
+}
+
+// removeLocalSnapshots removes the local snapshots of the index in dir other
+// than keep ("" keeps none) that no reader holds, and the leftovers of
+// interrupted exports. It returns the names removed and how many a reader
+// still holds.
+func removeLocalSnapshots(dir, keep string) (removed []string, held int, err error) {
+	root := filepath.Join(dir, LocalSnapshotsDir)
 	ents, err := os.ReadDir(root)
-	if err != nil {
-		return nil, fmt.Errorf("index: local snapshots: %w", err)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil // no local snapshots
 	}
-	var removed []string
+	if err != nil {
+		return nil, 0, fmt.Errorf("index: local snapshots: %w", err)
+	}
 	var errs []error
 	for _, e := range ents {
 		n := e.Name()
-		if !e.IsDir() || n == cur {
+		if !e.IsDir() || n == keep {
 			continue
 		}
 		p := filepath.Join(root, n)
@@ -337,6 +348,7 @@ func (ix *Index) GCLocalSnapshots() ([]string, error) {
 		}
 		if syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
 			lf.Close() // a reader holds it
+			held++
 			continue
 		}
 		// Remove the lock file first: a reader that opened it before now
@@ -353,7 +365,7 @@ func (ix *Index) GCLocalSnapshots() ([]string, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return removed, fmt.Errorf("index: local snapshots: %w", errors.Join(errs...))
+		return removed, held, fmt.Errorf("index: local snapshots: %w", errors.Join(errs...))
 	}
-	return removed, nil
+	return removed, held, nil
 }

@@ -55,7 +55,9 @@ func (emptySource) close()                   {}
 // Repair holds the index's shared lock: ingest and keys are refused while
 // it runs. Each rebuilt file replaces the old one by a rename, so a repair
 // interrupted at any point is completed by running it again. A running
-// serve keeps the files it opened until it restarts.
+// serve keeps the files it opened until it restarts. Local snapshots are
+// removed once a generation is rebuilt (their hard links keep the damaged
+// bytes); the next serve exports a fresh one.
 func Repair(ctx context.Context, dir string) (RepairReport, error) {
 	rep := RepairReport{Damaged: map[Kind][]string{}}
 	ix, err := Open(Options{Dir: dir, ReadOnly: true, Lenient: true})
@@ -92,6 +94,19 @@ func Repair(ctx context.Context, dir string) (RepairReport, error) {
 	}
 	if err := ix.Close(); err != nil {
 		return rep, fmt.Errorf("repair %s: close: %w", dir, err)
+	}
+	// Local snapshots hard-link the generation files as they were, damaged
+	// bytes included: they are dropped, and the next serve exports a fresh
+	// one (local.go). One that a running serve holds is left and reported.
+	if len(rep.Rebuilt) > 0 {
+		if _, held, err := removeLocalSnapshots(dir, ""); err != nil {
+			return rep, fmt.Errorf("repair %s: %w", dir, err)
+		} else if held > 0 {
+			return rep, fmt.Errorf("repair %s: %d local snapshot(s) are held by a running serve: stop it and run repair again", dir, held)
+		}
+		if err := os.Remove(filepath.Join(dir, LocalSnapshotsDir, currentFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return rep, fmt.Errorf("repair %s: %w", dir, err)
+		}
 	}
 	// What Check finds now, on a fresh open of the repaired files.
 	ix, err = Open(Options{Dir: dir, ReadOnly: true, Lenient: true})

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -238,7 +239,12 @@ func TestKeysOPRFRotateCLI(t *testing.T) {
 			KeyID string            `json:"keyID"`
 			Files map[string]string `json:"files"`
 		}
-		if err := json.Unmarshal(b, &kf); err != nil {
+		// The JSON, without the file's last line: "#sha256 <hex of the bytes before>".
+		body, sum, ok := bytes.Cut(b, []byte("\n#sha256 "))
+		if h := sha256.Sum256(append(body, '\n')); !ok || strings.TrimSpace(string(sum)) != hex.EncodeToString(h[:]) {
+			t.Errorf("oprf.key does not end with the SHA-256 line of its bytes")
+		}
+		if err := json.Unmarshal(body, &kf); err != nil {
 			t.Fatal(err)
 		}
 		if len(kf.Files) != 2 || kf.Files["email"] == "" || kf.Files["phone"] == "" {
