@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -94,11 +95,19 @@ type replicaConfig struct {
 	store       objstore.Options
 }
 
-// serveReplica serves the newest snapshot published at cfg.url from a local
-// cache and follows newer ones, switching between requests. When the store
-// cannot be reached at start, it serves the newest cached snapshot.
-func serveReplica(ctx context.Context, cfg replicaConfig, opts api.Options,
+// serveReplica serves, on ln (bound by the caller, so a bad --addr is a
+// usage error before anything is downloaded), the newest snapshot
+// published at cfg.url from a local cache and follows newer ones,
+// switching between requests. When the store cannot be reached at start,
+// it serves the newest cached snapshot.
+func serveReplica(ctx context.Context, cfg replicaConfig, ln net.Listener, opts api.Options,
 	uploadsFor func(*index.Index) map[string]api.Upload, log *slog.Logger, stderr io.Writer) int {
+	served := false
+	defer func() {
+		if !served {
+			ln.Close()
+		}
+	}()
 	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
 		return code
@@ -184,7 +193,8 @@ func serveReplica(ctx context.Context, cfg replicaConfig, opts api.Options,
 		defer close(followed)
 		rep.Follow(fctx, name, cfg.poll, cfg.retry, wake, install, report)
 	}()
-	err = live.ListenAndServe(ctx, opts.Addr)
+	served = true // Serve closes ln
+	err = live.Serve(ctx, ln)
 	stop()
 	<-followed
 	if err != nil {

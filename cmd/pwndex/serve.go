@@ -132,7 +132,12 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		MaxBodyMemory:        *bodyMem,
 	}
 	if *from != "" {
-		return serveReplica(ctx, replicaConfig{url: *from, cache: *cacheDir, poll: *poll}, opts, uploadsFor, log, stderr)
+		ln, err := listenAddr(ctx, *addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "pwndex serve: %v\n", err)
+			return 2
+		}
+		return serveReplica(ctx, replicaConfig{url: *from, cache: *cacheDir, poll: *poll}, ln, opts, uploadsFor, log, stderr)
 	}
 	localEvery := localPoll
 	fs.Visit(func(f *flag.Flag) {

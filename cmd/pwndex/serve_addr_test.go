@@ -29,14 +29,18 @@ func TestServeBadAddr(t *testing.T) {
 		{"127.0.0.1:70000", "70000"},
 		{busy.Addr().String(), "address already in use"},
 	} {
-		var out, errb bytes.Buffer
-		code := run(context.Background(), []string{"serve", "--index", dir, "--addr", tc.addr}, nil, &out, &errb)
-		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
-		if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], tc.addr) || !strings.Contains(lines[0], tc.want) {
-			t.Errorf("--addr %q: exit %d, stderr %q; want exit 2 and one line naming it and %q", tc.addr, code, errb.String(), tc.want)
-		}
-		if strings.Contains(errb.String(), "serving") {
-			t.Errorf("--addr %q: logged serving", tc.addr)
+		// The local index, and a replica of a store that does not answer
+		// (port 1): the address is checked before the store is asked.
+		for _, src := range [][]string{{"--index", dir}, {"--from", "s3://bucket/p?endpoint=127.0.0.1:1&disable_https=true", "--cache", t.TempDir()}} {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), append(append([]string{"serve"}, src...), "--addr", tc.addr), nil, &out, &errb)
+			lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+			if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], tc.addr) || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("serve %s --addr %q: exit %d, stderr %q; want exit 2 and one line naming it and %q", src[0], tc.addr, code, errb.String(), tc.want)
+			}
+			if strings.Contains(errb.String(), "serving") {
+				t.Errorf("serve %s --addr %q: logged serving", src[0], tc.addr)
+			}
 		}
 	}
 }
