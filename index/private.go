@@ -783,16 +783,19 @@ func writeVals(path string, hashes []Hash, recs []privRec) error {
 	return writeSynced(path, buf)
 }
 
-// writeSynced writes data to path through a synced temporary file.
-func writeSynced(path string, data []byte) error {
+// writeSynced writes parts, in order, to path through a synced temporary
+// file (mode 0600) renamed over it.
+func writeSynced(path string, parts ...[]byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
+	for _, part := range parts {
+		if _, err := f.Write(part); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", tmp, err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -828,23 +831,5 @@ func writePrivFile(path string, k Kind, b int, recs []privRec, ids []BreachID, k
 	binary.LittleEndian.PutUint64(hdr[40:], xxhash.Sum64(body))
 	binary.LittleEndian.PutUint64(hdr[48:], xxhash.Sum64(offsets))
 	binary.LittleEndian.PutUint64(hdr[56:], xxhash.Sum64(hdr[:56]))
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	for _, part := range [][]byte{hdr, offsets, body} {
-		if _, err := f.Write(part); err != nil {
-			f.Close()
-			return fmt.Errorf("write %s: %w", tmp, err)
-		}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeSynced(path, hdr, offsets, body)
 }
