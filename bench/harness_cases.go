@@ -135,6 +135,7 @@ func benchCases() []*benchCase {
 			run: runAuditShortBench,
 		},
 		privateBenchCase(),
+		footprintCase(),
 	}
 }
 

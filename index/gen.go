@@ -15,6 +15,7 @@ import (
 // directory under <index>/gens/<kind>-<version>/:
 //
 //	db/           Badger store: key = the hash's HashLen bytes, value = record value
+//	              (password kinds: only records with an extra count, pwstore.go)
 //	filter.bf     Bloom filter over the keys (filter.go)
 //	ranges.txt    password kinds: identity range bodies (rangefile.go)
 //	ranges.gz     password kinds, optional: gzip range bodies
