@@ -115,7 +115,7 @@ func parseCount(d []byte) (uint64, bool, error) {
 type oldReader struct {
 	kind Kind
 	it   *badger.Iterator
-	text *rangeFile // password kinds
+	text *rangeFile // password kinds; nil for a dense store read by repair
 	b    uint32     // next bucket to load (password kinds)
 	es   []Entry
 	i    int
@@ -126,7 +126,9 @@ func newOldReader(old *generation, txn *badger.Txn) (*oldReader, error) {
 	r := &oldReader{kind: old.kind}
 	r.it = txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1024})
 	r.it.Rewind()
-	if !old.kind.IsPassword() {
+	if !old.kind.IsPassword() || old.text == nil {
+		// Identifier kinds, or (repair only) a dense password generation
+		// whose range file is damaged: every record is in Badger.
 		r.ok = r.it.Valid()
 		return r, nil
 	}
@@ -180,6 +182,10 @@ func (r *oldReader) read(o *outRec, base, extra *uint64, ids []BreachID) ([]Brea
 		copy(o.h[:], item.Key())
 		err := item.Value(func(v []byte) error {
 			var err error
+			if r.kind.IsPassword() {
+				*base, *extra, err = decodePassword(v)
+				return err
+			}
 			ids, _, err = decodeIDs(ids, v)
 			return err
 		})
