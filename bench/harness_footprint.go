@@ -15,8 +15,8 @@ import (
 const benchTargetBytesPerHash = 45 // bytes on disk per hash, every file of the index
 
 const (
-	rowFootprint     = "disk per hash, HIBP ingest (no compressed copies)"
-	rowFootprintComp = "disk per hash, HIBP ingest with gzip+brotli copies"
+	rowFootprint     = "disk per hash, HIBP ingest (CLI default, no copies)"
+	rowFootprintComp = "disk per hash, HIBP ingest, gzip+brotli (--compress)"
 )
 
 // footprintCase measures the bytes on disk per hash of a Pwned Passwords

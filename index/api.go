@@ -90,8 +90,14 @@ type BuildOptions struct {
 	Sorted bool
 	// ExpectedKeys, when known, sizes the filter of a Sorted base build.
 	ExpectedKeys int
-	// Compress precomputes gzip and brotli password range bodies.
+	// Compress precomputes gzip and brotli password range bodies (about
+	// 22 bytes per hash each at real bucket density, beside the 40 of the
+	// identity text: off by default in the CLI, see README "Disk").
 	Compress bool
+	// KeepCompressed precomputes them also when Compress is false if the
+	// kind's current generation has them: an index built with copies
+	// keeps them through later ingests until one asks for neither.
+	KeepCompressed bool
 	// Progress, if set, is called from time to time during Commit with the
 	// number of records written so far.
 	Progress func(written int64)
