@@ -2,9 +2,7 @@ package bench
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/pwndex/pwndex/index"
@@ -56,7 +54,7 @@ func runFootprintBench(e *benchEnv) (map[string]benchMeasure, error) {
 }
 
 // footprintIngest ingests file into a fresh index and returns its bytes on
-// disk (allocated blocks, as du counts them), its number of files and the
+// disk (allocated blocks, each file once, as du counts them), its number of files and the
 // ingest's wall time.
 func footprintIngest(e *benchEnv, file string, compress bool) (bytes int64, files int, elapsed time.Duration, err error) {
 	dir, err := os.MkdirTemp(e.dir, "footprint-")
@@ -80,17 +78,8 @@ func footprintIngest(e *benchEnv, file string, compress bool) (bytes int64, file
 	if len(sum.Jobs) != 1 || sum.Jobs[0].Records["sha1"] != uint64(e.keys) {
 		return 0, 0, 0, fmt.Errorf("ingest of %d hashes reported %+v", e.keys, sum.Jobs)
 	}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		n, err := diskBytes(p)
-		bytes += n
-		files++
-		return err
-	})
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("size of %s: %w", dir, err)
+	if bytes, files, err = treeDiskBytes(dir); err != nil {
+		return 0, 0, 0, err
 	}
 	return bytes, files, elapsed, nil
 }

@@ -216,7 +216,9 @@ func TestCheckOneBadBucketStaysAligned(t *testing.T) {
 		want []string          // substrings of the expected problems, in any order
 	}{
 		{"bucket does not parse", func(b []byte) { b[bytes.IndexByte(b, ':')] = 'x' }, []string{"bucket " + fmt.Sprintf("%05X", target)}},
-		{"hash changed", func(b []byte) { b[0] = map[bool]byte{true: '1', false: '0'}[b[0] == '0'] },
+		// Hex digit 20 of the hash (suffix digit 15): byte 10, which
+		// places the key's bits inside its filter block (blockfilter.go).
+		{"hash changed", func(b []byte) { b[15] = map[bool]byte{true: '1', false: '0'}[b[15] == '0'] },
 			// Password kinds: the range file is the store (pwstore.go), so
 			// a changed hash is a checksum failure and a record the
 			// filter does not know.

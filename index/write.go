@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/andybalholm/brotli"
-	"github.com/bits-and-blooms/bloom/v3"
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -544,9 +543,9 @@ func (s *rangeSink) abort() {
 }
 
 // rebuildFilter builds an exactly sized filter from the written range file.
-func (w *genWriter) rebuildFilter() (*bloom.BloomFilter, error) {
+func (w *genWriter) rebuildFilter() (*blockFilter, error) {
 	f := newFilter(w.count, w.fpr)
-	err := forEachRecord(w.dir, w.kind, func(e *Entry) { f.Add(filterKey(w.kind, &e.Hash)) })
+	err := forEachRecord(w.dir, w.kind, func(e *Entry) { f.add(filterKey(w.kind, &e.Hash)) })
 	return f, err
 }
 
@@ -597,69 +596,21 @@ func syncTree(dir string) error {
 	})
 }
 
-// filterAdder adds batches of keys to a Bloom filter with two goroutines
-// when two cores are available: the filter's cost is one cache miss per bit
-// set (k per key, the largest CPU share of a Pwned Passwords ingest), so
-// the bit array is split in two halves, each set by one goroutine from the
-// same locations (distinct words: no shared writes). The bits set are
-// exactly those of bloom's Add: Locations modulo the filter's size.
+// filterAdder adds batches of keys to the generation's blocked filter. The
+// records come in hash order, so the blocks are filled front to back
+// (blockfilter.go): one goroutine keeps up with the other consumers.
 type filterAdder struct {
-	f    *bloom.BloomFilter
+	f    *blockFilter
 	kind Kind
-	mid  uint64 // first bit of the upper half (a word boundary)
-	locs []uint64
-	work chan []uint64
-	done chan struct{}
 }
 
-func newFilterAdder(f *bloom.BloomFilter, k Kind) *filterAdder {
-	a := &filterAdder{f: f, kind: k, mid: uint64(f.Cap())}
-	if runtime.GOMAXPROCS(0) >= 2 && f.Cap() >= 1<<16 {
-		a.mid = uint64(f.Cap()/2) &^ 63
-		a.work, a.done = make(chan []uint64), make(chan struct{})
-		go func() {
-			for locs := range a.work {
-				a.set(locs, a.mid, uint64(f.Cap()))
-				a.done <- struct{}{}
-			}
-		}()
-	}
-	return a
-}
+func newFilterAdder(f *blockFilter, k Kind) *filterAdder { return &filterAdder{f: f, kind: k} }
 
 func (a *filterAdder) add(b *outBatch) error {
-	if a.work == nil {
-		for i := range b.recs {
-			a.f.Add(filterKey(a.kind, &b.recs[i].h))
-		}
-		return nil
-	}
-	m, k := uint64(a.f.Cap()), a.f.K()
-	a.locs = a.locs[:0]
 	for i := range b.recs {
-		for _, l := range bloom.Locations(filterKey(a.kind, &b.recs[i].h), k) {
-			a.locs = append(a.locs, l%m)
-		}
-	}
-	a.work <- a.locs
-	a.set(a.locs, 0, a.mid)
-	<-a.done
-	return nil
-}
-
-// set sets the bits of locs in [lo, hi).
-func (a *filterAdder) set(locs []uint64, lo, hi uint64) {
-	bs := a.f.BitSet()
-	for _, l := range locs {
-		if l >= lo && l < hi {
-			bs.Set(uint(l))
-		}
-	}
-}
-
-func (a *filterAdder) close() error {
-	if a.work != nil {
-		close(a.work)
+		a.f.add(filterKey(a.kind, &b.recs[i].h))
 	}
 	return nil
 }
+
+func (a *filterAdder) close() error { return nil }
