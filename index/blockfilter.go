@@ -1,9 +1,15 @@
 package index
 
 import (
+	"bufio"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"math/bits"
+	"os"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // blockFilter is a blocked Bloom filter over hash keys: every key sets and
@@ -82,26 +88,31 @@ func blockFPR(bitsPerKey float64, k uint64) float64 {
 	return sum
 }
 
-// block returns the index of the first word of key's block.
-func (f *blockFilter) block(key []byte) uint64 {
-	hi, _ := bits.Mul64(binary.BigEndian.Uint64(key), f.blocks)
-	return hi * 8
+// blockOf returns the block of key among blocks.
+func blockOf(key []byte, blocks uint64) uint64 {
+	hi, _ := bits.Mul64(binary.BigEndian.Uint64(key), blocks)
+	return hi
 }
 
-// add sets key's bits. key holds at least 16 bytes.
-func (f *blockFilter) add(key []byte) {
-	w := f.words[f.block(key):][:8]
+// setBits sets key's k bits in its block w (8 words).
+func setBits(w []uint64, key []byte, k uint64) {
+	w = w[:8]
 	x := binary.BigEndian.Uint64(key[8:])
-	for range f.k {
+	for range k {
 		x = x*lcgMul + lcgAdd
 		p := x >> 55
 		w[p>>6] |= 1 << (p & 63)
 	}
 }
 
+// add sets key's bits. key holds at least 16 bytes.
+func (f *blockFilter) add(key []byte) {
+	setBits(f.words[8*blockOf(key, f.blocks):], key, f.k)
+}
+
 // test reports whether every bit of key is set. It does not allocate.
 func (f *blockFilter) test(key []byte) bool {
-	w := f.words[f.block(key):][:8]
+	w := f.words[8*blockOf(key, f.blocks):][:8]
 	x := binary.BigEndian.Uint64(key[8:])
 	for range f.k {
 		x = x*lcgMul + lcgAdd
@@ -111,4 +122,139 @@ func (f *blockFilter) test(key []byte) bool {
 		}
 	}
 	return true
+}
+
+// filterWriter writes a blocked filter file (filter.go) while the keys of
+// a generation arrive in hash order: since a key's block is monotone in
+// the key, every block before the current key's is final, so only a
+// window of filterWindow blocks is held in memory and the rest streams to
+// the file. An ingest's memory does not grow with the filter (1.8 bytes a
+// hash, 3.6 GB for the whole corpus). A key before the window (input out
+// of order) is an error, never a silently missing key.
+type filterWriter struct {
+	path   string
+	f      *os.File
+	w      *bufio.Writer
+	sum    *xxhash.Digest // of the words, in file order
+	kind   Kind
+	fpr    float64
+	blocks uint64
+	k      uint64
+	n      uint64
+	base   uint64   // first block of the window
+	win    []uint64 // blocks [base, base+filterWindow)
+	enc    []byte
+}
+
+// filterWindow is the number of blocks a filterWriter holds (256 KiB).
+const filterWindow = 4096
+
+var errFilterOrder = errors.New("filter: keys out of hash order")
+
+// createFilterFile starts the filter file of a generation sized for n keys
+// at rate p (newBlockFilter's sizing).
+func createFilterFile(path string, k Kind, n uint64, p float64) (*filterWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create filter: %w", err)
+	}
+	if _, err := f.Seek(filterHeaderLen, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create filter: %w", err)
+	}
+	n = max(n, 1)
+	blocks := max(uint64(math.Ceil(TheoreticalBits(n, p)/blockBits)), 1)
+	return &filterWriter{
+		path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), sum: xxhash.New(), kind: k, fpr: p,
+		blocks: blocks, k: bestBlockK(float64(blocks*blockBits) / float64(n)),
+		win: make([]uint64, 8*filterWindow), enc: make([]byte, 8*8*filterWindow),
+	}, nil
+}
+
+// add sets key's bits; keys must come in hash order.
+func (fw *filterWriter) add(key []byte) error {
+	b := blockOf(key, fw.blocks)
+	if b < fw.base {
+		return errFilterOrder
+	}
+	for b >= fw.base+filterWindow {
+		if err := fw.flushWindow(); err != nil {
+			return err
+		}
+	}
+	setBits(fw.win[8*(b-fw.base):], key, fw.k)
+	fw.n++
+	return nil
+}
+
+// flushWindow writes the window's blocks that exist and moves it on.
+func (fw *filterWriter) flushWindow() error {
+	nb := min(filterWindow, fw.blocks-fw.base)
+	enc := fw.enc[:64*nb]
+	for i, x := range fw.win[:8*nb] {
+		binary.LittleEndian.PutUint64(enc[8*i:], x)
+	}
+	clear(fw.win)
+	fw.base += filterWindow
+	fw.sum.Write(enc)
+	if _, err := fw.w.Write(enc); err != nil {
+		return fmt.Errorf("write filter: %w", err)
+	}
+	return nil
+}
+
+// finish writes the remaining blocks, the trailer and the header, and
+// syncs the file.
+func (fw *filterWriter) finish() error {
+	for fw.base < fw.blocks {
+		if err := fw.flushWindow(); err != nil {
+			fw.abort()
+			return err
+		}
+	}
+	var hdr [filterHeaderLen]byte
+	copy(hdr[:8], filterMagic)
+	binary.LittleEndian.PutUint32(hdr[8:], FormatVersion)
+	hdr[12] = byte(fw.kind)
+	binary.LittleEndian.PutUint64(hdr[16:], fw.n)
+	binary.LittleEndian.PutUint64(hdr[24:], fw.blocks)
+	binary.LittleEndian.PutUint64(hdr[32:], fw.k)
+	binary.LittleEndian.PutUint64(hdr[40:], math.Float64bits(fw.fpr))
+	binary.LittleEndian.PutUint64(hdr[48:], 8*fw.blocks)
+	var tr [8]byte
+	binary.LittleEndian.PutUint64(tr[:], blockFilterSum(hdr[:], fw.sum.Sum64()))
+	if _, err := fw.w.Write(tr[:]); err != nil {
+		fw.abort()
+		return fmt.Errorf("write filter: %w", err)
+	}
+	if err := fw.w.Flush(); err != nil {
+		fw.abort()
+		return fmt.Errorf("write filter: %w", err)
+	}
+	if _, err := fw.f.WriteAt(hdr[:], 0); err != nil {
+		fw.abort()
+		return fmt.Errorf("write filter header: %w", err)
+	}
+	if err := fw.f.Sync(); err != nil {
+		fw.abort()
+		return fmt.Errorf("sync filter: %w", err)
+	}
+	return fw.f.Close()
+}
+
+func (fw *filterWriter) abort() {
+	fw.f.Close()
+	os.Remove(fw.path)
+}
+
+// blockFilterSum is the trailer of a blocked filter file: xxhash64 of the
+// header followed by the little-endian xxhash64 of the words, so that
+// every byte is covered while the words stream before the header is known.
+func blockFilterSum(hdr []byte, words uint64) uint64 {
+	d := xxhash.New()
+	d.Write(hdr[:filterHeaderLen])
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], words)
+	d.Write(b[:])
+	return d.Sum64()
 }

@@ -1,12 +1,14 @@
 package index
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/bits-and-blooms/bloom/v3"
@@ -31,10 +33,43 @@ func TestBlockFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFilter(uint64(tt.n), tt.p)
 			key := func(s string) []byte { h := sha1.Sum([]byte(s)); return h[:tt.keyLen] }
-			for i := range tt.n {
-				f.add(key(fmt.Sprint("in-", i)))
+			// Written as a generation writes it (sorted keys streamed
+			// to the file), read back as a generation reads it.
+			keys := make([][]byte, tt.n)
+			for i := range keys {
+				keys[i] = key(fmt.Sprint("in-", i))
+			}
+			slices.SortFunc(keys, bytes.Compare)
+			path := filepath.Join(t.TempDir(), "filter.bf")
+			fw, err := createFilterFile(path, KindSHA1, uint64(tt.n), tt.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range keys {
+				if err := fw.add(k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := fw.finish(); err != nil {
+				t.Fatal(err)
+			}
+			lf, err := readFilter(path, KindSHA1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lf.close()
+			f := lf.block
+			if lf.n != uint64(tt.n) || f == nil {
+				t.Fatalf("read back %d keys, blocked %v", lf.n, f != nil)
+			}
+			// The file's bits are those of the in-memory filter.
+			mem := newFilter(uint64(tt.n), tt.p)
+			for _, k := range keys {
+				mem.add(k)
+			}
+			if !slices.Equal(mem.words, f.words) || mem.k != f.k {
+				t.Fatal("streamed filter differs from the in-memory one")
 			}
 			for i := range tt.n {
 				if !f.test(key(fmt.Sprint("in-", i))) {
@@ -111,4 +146,22 @@ func TestClassicFilterStillRead(t *testing.T) {
 	}
 	checkLookups(t, ix, ps, extra)
 	mustCheck(t, ix)
+}
+
+// TestFilterWriterRefusesDisorder: a key whose block lies before the
+// writer's window (input out of hash order) is an error.
+func TestFilterWriterRefusesDisorder(t *testing.T) {
+	fw, err := createFilterFile(filepath.Join(t.TempDir(), "f.bf"), KindSHA1, 10_000_000, 1e-3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.abort()
+	hi, lo := make([]byte, 20), make([]byte, 20)
+	hi[0] = 0xF0
+	if err := fw.add(hi); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.add(lo); err == nil {
+		t.Fatal("a key before the window was accepted")
+	}
 }

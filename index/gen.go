@@ -146,6 +146,7 @@ func (g *generation) close() error {
 	for _, r := range []*rangeFile{g.text, g.gz, g.br, g.bin} {
 		r.close()
 	}
+	g.filter.close()
 	if g.db != nil {
 		return g.db.Close()
 	}

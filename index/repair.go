@@ -189,6 +189,7 @@ func repairGen(ctx context.Context, gdir string, k Kind, open *generation, count
 		fpr = open.filter.fpr
 	} else if f, err := readFilter(filepath.Join(gdir, fileFilter), k); err == nil {
 		fpr = f.fpr
+		f.close()
 	}
 	if !(fpr > 0 && fpr < 1) {
 		fpr = DefaultFalsePositiveRate

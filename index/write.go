@@ -100,7 +100,13 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 		sw.Cancel()
 		return err
 	}
-	filter := newFilter(est, w.fpr)
+	filterPath := filepath.Join(w.dir, fileFilter)
+	filter, err := createFilterFile(filterPath, w.kind, est, w.fpr)
+	if err != nil {
+		sw.Cancel()
+		ranges.abort()
+		return err
+	}
 
 	w.free = make(chan *outBatch, 16)
 	chans := [3]chan *outBatch{make(chan *outBatch, 8), make(chan *outBatch, 8), make(chan *outBatch, 8)}
@@ -146,24 +152,27 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 			sw.Cancel()
 		}
 		ranges.abort()
+		filter.abort()
 		return perr
 	}
 	dbClosed = true
 	if err := db.Close(); err != nil {
+		filter.abort()
 		return fmt.Errorf("close %s store: %w", w.kind, err)
 	}
 	// The store is final: record every file's checksum (sums.go).
 	if err := writeSums(w.dir); err != nil {
+		filter.abort()
 		return err
 	}
 	// The filter was sized from an estimate; if it is off by more than 5%
 	// (duplicates, records dropped by a replacement), rebuild it exactly.
 	if w.count > est || float64(w.count) < 0.95*float64(est) {
-		if filter, err = w.rebuildFilter(); err != nil {
+		filter.abort()
+		if err := w.rebuildFilter(filterPath); err != nil {
 			return err
 		}
-	}
-	if err := writeFilter(filepath.Join(w.dir, fileFilter), w.kind, filter, w.count, w.fpr); err != nil {
+	} else if err := filter.finish(); err != nil {
 		return err
 	}
 	return syncTree(w.dir)
@@ -542,11 +551,26 @@ func (s *rangeSink) abort() {
 	}
 }
 
-// rebuildFilter builds an exactly sized filter from the written range file.
-func (w *genWriter) rebuildFilter() (*blockFilter, error) {
-	f := newFilter(w.count, w.fpr)
-	err := forEachRecord(w.dir, w.kind, func(e *Entry) { f.add(filterKey(w.kind, &e.Hash)) })
-	return f, err
+// rebuildFilter writes an exactly sized filter from the written range file.
+func (w *genWriter) rebuildFilter(path string) error {
+	f, err := createFilterFile(path, w.kind, w.count, w.fpr)
+	if err != nil {
+		return err
+	}
+	var aerr error
+	err = forEachRecord(w.dir, w.kind, func(e *Entry) {
+		if aerr == nil {
+			aerr = f.add(filterKey(w.kind, &e.Hash))
+		}
+	})
+	if err == nil {
+		err = aerr
+	}
+	if err != nil {
+		f.abort()
+		return fmt.Errorf("rebuild %s filter: %w", w.kind, err)
+	}
+	return f.finish()
 }
 
 // forEachRecord calls fn for every record of a generation directory's range
@@ -596,21 +620,25 @@ func syncTree(dir string) error {
 	})
 }
 
-// filterAdder adds batches of keys to the generation's blocked filter. The
-// records come in hash order, so the blocks are filled front to back
-// (blockfilter.go): one goroutine keeps up with the other consumers.
+// filterAdder adds batches of keys to the generation's blocked filter
+// file. The records come in hash order, so the blocks are filled front to
+// back and stream to the file (blockfilter.go): one goroutine keeps up
+// with the other consumers, in a fixed amount of memory.
 type filterAdder struct {
-	f    *blockFilter
+	f    *filterWriter
 	kind Kind
 }
 
-func newFilterAdder(f *blockFilter, k Kind) *filterAdder { return &filterAdder{f: f, kind: k} }
+func newFilterAdder(f *filterWriter, k Kind) *filterAdder { return &filterAdder{f: f, kind: k} }
 
 func (a *filterAdder) add(b *outBatch) error {
 	for i := range b.recs {
-		a.f.add(filterKey(a.kind, &b.recs[i].h))
+		if err := a.f.add(filterKey(a.kind, &b.recs[i].h)); err != nil {
+			return fmt.Errorf("%s filter: %w", a.kind, err)
+		}
 	}
 	return nil
 }
 
+// close does nothing: the file is finished once the count is known.
 func (a *filterAdder) close() error { return nil }
