@@ -21,9 +21,11 @@
 //	GET  /healthz /readyz /metrics              operations (Prometheus text format)
 //	GET  /                                      the check page (hashing in the browser)
 //
-// Password range bodies are precomputed by the index (identity, gzip and
-// brotli); the range handler picks one by Accept-Encoding and hands the
-// index's read-only slice to fasthttp without copying or allocating.
+// Password range bodies are precomputed by the index (identity, and gzip
+// and brotli when the index was built with copies: `ingest --compress`);
+// the range handler picks one by Accept-Encoding, falling back to identity
+// when the copy does not exist, and hands the index's read-only slice to
+// fasthttp without copying or allocating. Nothing is compressed per request.
 // Padded responses (Add-Padding: true) append 10-209 rows with count 0 and
 // random suffixes: a random window of a table of random rows formatted
 // once per process, so nothing is generated per request; to a client

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,6 +91,9 @@ func List(only *regexp.Regexp) []CaseRows {
 func selectCases(only *regexp.Regexp) []*benchCase {
 	var cases []*benchCase
 	for _, c := range benchCases() {
+		if c.optIn && (only == nil || !strings.Contains(only.String(), path.Base(c.name))) {
+			continue // long: only when --only names it
+		}
 		if only == nil || only.MatchString(c.name) {
 			cases = append(cases, c)
 		}
@@ -263,7 +268,10 @@ type benchCase struct {
 	name string
 	rows []Row // Name, Unit, Goal and Target
 	once bool  // deterministic or long measure: run once, not e.count times
-	run  func(e *benchEnv) (map[string]benchMeasure, error)
+	// optIn cases (too long for make bench) run only when the --only
+	// pattern names them (contains the last element of their name).
+	optIn bool
+	run   func(e *benchEnv) (map[string]benchMeasure, error)
 }
 
 // benchNsPerOp returns the mean time of one operation of a benchmark result.

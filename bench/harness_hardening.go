@@ -51,7 +51,7 @@ func runChecksumBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if err != nil {
 		return nil, err
 	}
-	lr, err := e.load(srv.addr, false, f.prefixes)
+	lr, err := e.load(srv.addr, false, "", f.prefixes)
 	if serr := srv.stop(); err == nil {
 		err = serr
 	}

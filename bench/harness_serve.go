@@ -132,16 +132,14 @@ func benchDiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // load runs the load client against addr: in a child pinned to core 1
 // when e.exe is set, else in-process.
-func (e *benchEnv) load(addr string, padding bool, prefixes []uint32) (LoadResult, error) {
+func (e *benchEnv) load(addr string, padding bool, accept string, prefixes []uint32) (LoadResult, error) {
 	o := LoadOptions{Addr: addr, Conns: e.conns, Duration: e.loadDur, URI: benchRangeURI(prefixes)}
-	if padding {
-		o.Header = [][2]string{{"Add-Padding", "true"}}
-	}
+	o.Header = loadHeaders(padding, accept)
 	if e.exe == "" {
 		return Load(e.ctx, o)
 	}
 	cmd := e.childCommand(1, "load", "--addr", addr, "--conns", fmt.Sprint(e.conns),
-		"--duration", e.loadDur.String(), fmt.Sprintf("--padding=%v", padding),
+		"--duration", e.loadDur.String(), fmt.Sprintf("--padding=%v", padding), "--accept-encoding", accept,
 		"--dense-buckets", fmt.Sprint(e.buckets), "--seed", fmt.Sprint(benchSeedDense))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -203,8 +201,10 @@ type LoadChildOptions struct {
 	Conns    int           // connections
 	Duration time.Duration // duration of the run
 	Padding  bool          // send Add-Padding: true
-	Buckets  int           // dense buckets to request
-	Seed     uint64        // dense prefix seed (DefaultDenseSeed)
+	// AcceptEncoding is the Accept-Encoding header sent (none if empty).
+	AcceptEncoding string
+	Buckets        int    // dense buckets to request
+	Seed           uint64 // dense prefix seed (DefaultDenseSeed)
 }
 
 // DefaultDenseSeed is the seed of the dense fixture's prefixes.
@@ -218,9 +218,7 @@ func LoadChild(ctx context.Context, o LoadChildOptions, stdout io.Writer) error 
 		return fmt.Errorf("dense buckets %d out of range 1..%d", o.Buckets, index.RangeBuckets)
 	}
 	lo := LoadOptions{Addr: o.Addr, Conns: o.Conns, Duration: o.Duration, URI: benchRangeURI(DensePrefixes(o.Buckets, o.Seed))}
-	if o.Padding {
-		lo.Header = [][2]string{{"Add-Padding", "true"}}
-	}
+	lo.Header = loadHeaders(o.Padding, o.AcceptEncoding)
 	r, err := Load(ctx, lo)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", o.Addr, err)
@@ -272,4 +270,16 @@ func startRotatingBaseline(f *benchFixture) (*benchServer, error) {
 	}
 	s := Serve(ln, h)
 	return &benchServer{addr: s.Addr, stop: s.Close}, nil
+}
+
+// loadHeaders returns the extra request headers of a load run.
+func loadHeaders(padding bool, accept string) [][2]string {
+	var h [][2]string
+	if padding {
+		h = append(h, [2]string{"Add-Padding", "true"})
+	}
+	if accept != "" {
+		h = append(h, [2]string{"Accept-Encoding", accept})
+	}
+	return h
 }

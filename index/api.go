@@ -11,9 +11,11 @@ import (
 const FormatVersion = 1
 
 // DefaultFalsePositiveRate is the membership filters' false-positive rate
-// when Options leaves it zero. At 1e-3 a filter costs 14.4 bits a key and
-// one absent lookup in a thousand pays a Badger read (~1.2 µs): 1.2 ns on
-// average, while 1e-6 would double the filter's memory and build time.
+// when Options leaves it zero, as sized: at 1e-3 a filter costs 14.4 bits
+// a key. The blocked filters of current generations (blockfilter.go) then
+// let about 1.5 absent lookups in a thousand through to a lookup in the
+// range file or Badger (~1-2 µs): a few ns on average, while 1e-6 would
+// double the filter's memory.
 const DefaultFalsePositiveRate = 1e-3
 
 // Options configures Open.
@@ -90,8 +92,14 @@ type BuildOptions struct {
 	Sorted bool
 	// ExpectedKeys, when known, sizes the filter of a Sorted base build.
 	ExpectedKeys int
-	// Compress precomputes gzip and brotli password range bodies.
+	// Compress precomputes gzip and brotli password range bodies (about
+	// 22 bytes per hash each at real bucket density, beside the 40 of the
+	// identity text: off by default in the CLI, see README "Disk").
 	Compress bool
+	// KeepCompressed precomputes them also when Compress is false if the
+	// kind's current generation has them: an index built with copies
+	// keeps them through later ingests until one asks for neither.
+	KeepCompressed bool
 	// Progress, if set, is called from time to time during Commit with the
 	// number of records written so far.
 	Progress func(written int64)

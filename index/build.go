@@ -250,7 +250,7 @@ func (b *Builder) genWriter(k Kind, estimate uint64) *genWriter {
 		mode = modeAddBreach
 	}
 	return &genWriter{kind: k, dir: dir, mode: mode, breach: b.breach.ID, fpr: b.ix.opts.FalsePositiveRate,
-		estimate: estimate, compress: b.opts.Compress, progress: b.opts.Progress}
+		estimate: estimate, compress: b.opts.Compress || b.opts.KeepCompressed && b.ix.hasCompressed(k), progress: b.opts.Progress}
 }
 
 // Commit merges the staged records into the index atomically: the new
@@ -424,4 +424,11 @@ func (b *Builder) end() {
 	}
 	os.RemoveAll(b.tmp)
 	b.ix.building.Unlock()
+}
+
+// hasCompressed reports whether the live generation of password kind k has
+// precomputed gzip or brotli bodies.
+func (ix *Index) hasCompressed(k Kind) bool {
+	g := ix.view.Load().gens[k]
+	return g != nil && (g.gz != nil || g.br != nil)
 }

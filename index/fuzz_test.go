@@ -12,9 +12,14 @@ import (
 func FuzzReadFilter(f *testing.F) {
 	dir := f.TempDir()
 	good := filepath.Join(dir, "good.bf")
-	fl := newFilter(100, 1e-3)
-	fl.Add([]byte("x"))
-	if err := writeFilter(good, KindSHA1, fl, 100, 1e-3); err != nil {
+	fw, err := createFilterFile(good, KindSHA1, 100, 1e-3)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := fw.add(make([]byte, 20)); err != nil {
+		f.Fatal(err)
+	}
+	if err := fw.finish(); err != nil {
 		f.Fatal(err)
 	}
 	data, _ := os.ReadFile(good)
@@ -31,7 +36,8 @@ func FuzzReadFilter(f *testing.F) {
 			return
 		}
 		var h Hash
-		lf.f.Test(filterKey(KindSHA1, &h)) // must not panic
+		lf.test(filterKey(KindSHA1, &h)) // must not panic
+		lf.close()
 	})
 }
 

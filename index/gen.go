@@ -15,6 +15,7 @@ import (
 // directory under <index>/gens/<kind>-<version>/:
 //
 //	db/           Badger store: key = the hash's HashLen bytes, value = record value
+//	              (password kinds: only records with an extra count, pwstore.go)
 //	filter.bf     Bloom filter over the keys (filter.go)
 //	ranges.txt    password kinds: identity range bodies (rangefile.go)
 //	ranges.gz     password kinds, optional: gzip range bodies
@@ -145,6 +146,7 @@ func (g *generation) close() error {
 	for _, r := range []*rangeFile{g.text, g.gz, g.br, g.bin} {
 		r.close()
 	}
+	g.filter.close()
 	if g.db != nil {
 		return g.db.Close()
 	}

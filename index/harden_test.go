@@ -177,7 +177,7 @@ func TestCheckFindsFlipInEveryFileKind(t *testing.T) {
 		{KindSHA1, "ranges.txt", "middle"}, {KindSHA1, "ranges.gz", "end"}, {KindSHA1, "ranges.br", "middle"},
 		{KindEmail, "ranges.bin", "end"}, {KindSHA1, "filter.bf", "middle"}, {KindSHA1, "db.sums", "end"},
 		{KindSHA1, "db/MANIFEST", "middle"}, {KindSHA1, "db/KEYREGISTRY", "end"}, {KindSHA1, "db/DISCARD", "middle"},
-		{KindSHA1, "db/000001.vlog", "end"}, {KindSHA1, "db/000001.sst", "middle"}, {KindEmail, "db/000001.sst", "end"},
+		{KindSHA1, "db/000001.vlog", "end"}, {KindEmail, "db/000001.sst", "middle"}, {KindEmail, "db/000001.sst", "end"},
 	}
 	for _, f := range files {
 		{
@@ -216,8 +216,13 @@ func TestCheckOneBadBucketStaysAligned(t *testing.T) {
 		want []string          // substrings of the expected problems, in any order
 	}{
 		{"bucket does not parse", func(b []byte) { b[bytes.IndexByte(b, ':')] = 'x' }, []string{"bucket " + fmt.Sprintf("%05X", target)}},
-		{"hash changed", func(b []byte) { b[0] = map[bool]byte{true: '1', false: '0'}[b[0] == '0'] },
-			[]string{"has no matching Badger record", "missing from the range file"}},
+		// Hex digit 20 of the hash (suffix digit 15): byte 10, which
+		// places the key's bits inside its filter block (blockfilter.go).
+		{"hash changed", func(b []byte) { b[15] = map[bool]byte{true: '1', false: '0'}[b[15] == '0'] },
+			// Password kinds: the range file is the store (pwstore.go), so
+			// a changed hash is a checksum failure and a record the
+			// filter does not know.
+			[]string{"range file body checksum mismatch", "filter rejects 1 present records"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

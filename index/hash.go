@@ -3,6 +3,7 @@ package index
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Hash is a fixed-size digest. A hash of kind k occupies the first
@@ -68,15 +69,33 @@ func (h *Hash) AppendHex(dst []byte, k Kind) []byte {
 // `digits` hex digits (the range prefix), as range responses show them.
 func (h *Hash) AppendSuffixHex(dst []byte, k Kind, digits int) []byte {
 	n := k.HexLen()
-	for i := digits; i < n; i++ {
-		b := h[i/2]
-		if i%2 == 0 {
-			b >>= 4
-		}
-		dst = append(dst, upperHex[b&15])
+	if digits >= n {
+		return dst
+	}
+	l := len(dst)
+	dst = slices.Grow(dst, n-digits)[:l+n-digits]
+	out := dst[l:]
+	i := digits
+	if i%2 == 1 {
+		out[0] = upperHex[h[i/2]&15]
+		out = out[1:]
+		i++
+	}
+	for j := i / 2; j < n/2; j++ {
+		p := &hexPairs[h[j]]
+		out[0], out[1] = p[0], p[1]
+		out = out[2:]
 	}
 	return dst
 }
+
+// hexPairs maps a byte to its two upper-case hex digits.
+var hexPairs = func() (t [256][2]byte) {
+	for i := range t {
+		t[i] = [2]byte{upperHex[i>>4], upperHex[i&15]}
+	}
+	return t
+}()
 
 // Hex returns the upper-case hex form of h for kind k.
 func (h Hash) Hex(k Kind) string { return string(h.AppendHex(nil, k)) }

@@ -435,15 +435,18 @@ func (ix *Index) gen(k Kind) *generation {
 // certainly absent. It does not touch Badger and does not allocate.
 func (ix *Index) MayContain(k Kind, h *Hash) bool {
 	g := ix.gen(k)
-	return g != nil && g.filter.f.Test(filterKey(k, h))
+	return g != nil && g.filter.test(filterKey(k, h))
 }
 
 // Lookup returns the record for h: the filter first (a negative answer does
-// not touch Badger), then Badger.
+// not touch the store), then the range file (password kinds) or Badger.
 func (ix *Index) Lookup(k Kind, h *Hash) (Entry, bool, error) {
 	g := ix.gen(k)
-	if g == nil || !g.filter.f.Test(filterKey(k, h)) {
+	if g == nil || !g.filter.test(filterKey(k, h)) {
 		return Entry{}, false, nil
+	}
+	if k.IsPassword() {
+		return g.lookupPassword(h) // the range file is the store (pwstore.go)
 	}
 	e := Entry{Kind: k, Hash: *h}
 	err := g.db.View(func(txn *badger.Txn) error {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -19,8 +20,8 @@ type RepairReport struct {
 	// their Badger records.
 	Rebuilt []string
 	// Damaged maps a kind to the problems found in its records (the Badger
-	// store or its checksum list): derived files cannot be rebuilt from
-	// them.
+	// store or its checksum list; for password kinds also ranges.txt):
+	// derived files cannot be rebuilt from them.
 	Damaged map[Kind][]string
 	// Sources lists the ingested sources (the source markers: "hibp-sha1:…",
 	// "breach:NAME:…") to ingest again into a new index when Damaged is not
@@ -34,7 +35,9 @@ type RepairReport struct {
 // OK reports whether the index is consistent after the repair.
 func (r *RepairReport) OK() bool { return len(r.Damaged) == 0 && len(r.Remaining) == 0 }
 
-// derivedFiles are the files of a generation rebuilt from its records.
+// derivedFiles are the files of a generation rewritten by a repair (for
+// password kinds ranges.txt is also the records: it is rewritten from its
+// verified self, or from a dense Badger store).
 var derivedFiles = []string{fileFilter, fileText, fileGzip, fileBrotli, fileBinary}
 
 // emptySource is a source with no records: a generation written from an old
@@ -46,11 +49,17 @@ func (emptySource) close()                   {}
 
 // Repair rebuilds the derived files of every generation of the index in dir
 // (bloom filter, range files including the gzip and brotli copies and
-// their per-bucket checksums) from the generation's Badger records, after
+// their per-bucket checksums) from the generation's records, after
 // verifying those records (every table block's checksum and the db.sums
-// list). Range files of an older format (format 1) are rewritten in the
-// current one. A generation whose records are damaged is left alone and
-// reported in Damaged, with the sources to ingest again into a new index.
+// list). The records of an identifier kind are its Badger store; those of
+// a password kind are its identity range file ranges.txt (pwstore.go),
+// verified bucket by bucket and whole, joined with the breach-added counts
+// in Badger. A damaged ranges.txt is damaged records, unless the Badger
+// store holds every record (generations written before pwstore.go), which
+// it is then rebuilt from. Range files of an older format (format 1) are
+// rewritten in the current one (their generations are of that dense kind).
+// A generation whose records are damaged is left alone and reported in
+// Damaged, with the sources to ingest again into a new index.
 //
 // Repair holds the index's shared lock: ingest and keys are refused while
 // it runs. Each rebuilt file replaces the old one by a rename, so a repair
@@ -150,11 +159,37 @@ func repairGen(ctx context.Context, gdir string, k Kind, open *generation, count
 	if len(problems) > 0 {
 		return problems, nil
 	}
+	// Password kinds: ranges.txt is the store of the records (pwstore.go),
+	// Badger holds only the breach-added counts. It is verified whole
+	// before it is read; when it is damaged (or of format 1) the generation
+	// can be rebuilt only if its Badger store holds every record (the dense
+	// layout of generations written before pwstore.go).
+	var text *rangeFile
+	if k.IsPassword() {
+		t, owned, terr := verifiedRecordsText(gdir, k, open)
+		switch {
+		case terr == nil:
+			text = t
+			if owned {
+				defer t.close()
+			}
+		default:
+			n, err := countStoreKeys(ctx, db)
+			if err != nil {
+				return append(problems, fmt.Sprintf("store: %v", err)), nil
+			}
+			if n == 0 || n != count {
+				return []string{fmt.Sprintf("%s holds the %s records and is damaged (%v); the Badger store holds %d of %d records", fileText, k, terr, n, count)}, nil
+			}
+			// Dense: every record is in Badger; text stays nil.
+		}
+	}
 	fpr := defFPR
 	if open != nil && open.filter != nil {
 		fpr = open.filter.fpr
 	} else if f, err := readFilter(filepath.Join(gdir, fileFilter), k); err == nil {
 		fpr = f.fpr
+		f.close()
 	}
 	if !(fpr > 0 && fpr < 1) {
 		fpr = DefaultFalsePositiveRate
@@ -175,8 +210,12 @@ func repairGen(ctx context.Context, gdir string, k Kind, open *generation, count
 		mode = modeAddBreach
 	}
 	w := &genWriter{kind: k, dir: tmp, mode: mode, fpr: fpr, estimate: count, compress: compress}
-	old := &generation{kind: k, dir: gdir, db: db, filter: &loadedFilter{}}
+	old := &generation{kind: k, dir: gdir, db: db, filter: &loadedFilter{}, text: text}
 	if err := w.write(ctx, old, emptySource{}); err != nil {
+		if errors.Is(err, ErrRangeCorrupt) {
+			// The Badger extras and the verified range file disagree.
+			return []string{fmt.Sprintf("records: %v", err)}, nil
+		}
 		return nil, err
 	}
 	if w.count != count && count != 0 {
@@ -203,4 +242,61 @@ func openStoreSafe(opts badger.Options) (db *badger.DB, err error) {
 		}
 	}()
 	return badger.Open(opts)
+}
+
+// verifiedRecordsText returns the identity range file of the password
+// generation in gdir after verifying every byte of it: the header and
+// tables (openRangeFile), every bucket against its checksum, and the whole
+// body against the header's. It reuses the generation's mapping when open
+// is not nil; owned reports whether the caller must close the file.
+func verifiedRecordsText(gdir string, k Kind, open *generation) (r *rangeFile, owned bool, err error) {
+	if open != nil && open.text != nil {
+		r = open.text
+	} else {
+		if r, err = openRangeFile(filepath.Join(gdir, fileText), k, uint8(Identity)); err != nil {
+			return nil, false, err
+		}
+		owned = true
+	}
+	bad := 0
+	d := xxhash.New()
+	for b := uint32(0); b < RangeBuckets; b++ {
+		body := r.bucket(b)
+		if !r.bucketOK(b, body) {
+			bad++
+		}
+		d.Write(body)
+	}
+	switch {
+	case bad > 0:
+		err = fmt.Errorf("%w: %d bucket(s) fail their checksums", ErrRangeCorrupt, bad)
+	case d.Sum64() != r.bodySum:
+		err = fmt.Errorf("%w: body checksum mismatch", ErrRangeCorrupt)
+	}
+	if err != nil {
+		if owned {
+			r.close()
+		}
+		return nil, false, err
+	}
+	return r, owned, nil
+}
+
+// countStoreKeys counts the keys of a generation's Badger store.
+func countStoreKeys(ctx context.Context, db *badger.DB) (uint64, error) {
+	var n uint64
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+			if n%(1<<16) == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
 }

@@ -133,6 +133,9 @@ func generationBytes(k Kind, n uint64, compress bool) uint64 {
 	per := uint64(64 + 4) // Badger + filter
 	files := uint64(1)
 	if k.IsPassword() {
+		// Badger holds only records with breach-added counts (pwstore.go):
+		// room for a tenth of them to have one.
+		per = 8 + 4
 		text := uint64(k.HexLen() - 5 + 24) // suffix, ':', count, CRLF, with room
 		per += text
 		if compress {

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/andybalholm/brotli"
-	"github.com/bits-and-blooms/bloom/v3"
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -101,7 +100,13 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 		sw.Cancel()
 		return err
 	}
-	filter := newFilter(est, w.fpr)
+	filterPath := filepath.Join(w.dir, fileFilter)
+	filter, err := createFilterFile(filterPath, w.kind, est, w.fpr)
+	if err != nil {
+		sw.Cancel()
+		ranges.abort()
+		return err
+	}
 
 	w.free = make(chan *outBatch, 16)
 	chans := [3]chan *outBatch{make(chan *outBatch, 8), make(chan *outBatch, 8), make(chan *outBatch, 8)}
@@ -123,12 +128,8 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 	kvbuf := z.NewBuffer(8<<20, "pwndex.gen")
 	defer kvbuf.Release()
 	go consume(0, w.badgerSink(sw, kvbuf), sw.Flush)
-	go consume(1, func(b *outBatch) error {
-		for i := range b.recs {
-			filter.Add(filterKey(w.kind, &b.recs[i].h))
-		}
-		return nil
-	}, func() error { return nil })
+	fa := newFilterAdder(filter, w.kind)
+	go consume(1, fa.add, fa.close)
 	go consume(2, ranges.add, ranges.finish)
 
 	perr := w.produce(ctx, old, src, chans)
@@ -151,24 +152,27 @@ func (w *genWriter) write(ctx context.Context, old *generation, src source) (err
 			sw.Cancel()
 		}
 		ranges.abort()
+		filter.abort()
 		return perr
 	}
 	dbClosed = true
 	if err := db.Close(); err != nil {
+		filter.abort()
 		return fmt.Errorf("close %s store: %w", w.kind, err)
 	}
 	// The store is final: record every file's checksum (sums.go).
 	if err := writeSums(w.dir); err != nil {
+		filter.abort()
 		return err
 	}
 	// The filter was sized from an estimate; if it is off by more than 5%
 	// (duplicates, records dropped by a replacement), rebuild it exactly.
 	if w.count > est || float64(w.count) < 0.95*float64(est) {
-		if filter, err = w.rebuildFilter(); err != nil {
+		filter.abort()
+		if err := w.rebuildFilter(filterPath); err != nil {
 			return err
 		}
-	}
-	if err := writeFilter(filepath.Join(w.dir, fileFilter), w.kind, filter, w.count, w.fpr); err != nil {
+	} else if err := filter.finish(); err != nil {
 		return err
 	}
 	return syncTree(w.dir)
@@ -196,13 +200,16 @@ func (w *genWriter) release(b *outBatch) {
 // produce merges old and src into batches sent to every consumer.
 func (w *genWriter) produce(ctx context.Context, old *generation, src source, chans [3]chan *outBatch) error {
 	hl := w.kind.HashLen()
-	var it *badger.Iterator
+	var it *oldReader
 	if old != nil {
 		txn := old.db.NewTransaction(false)
 		defer txn.Discard()
-		it = txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1024})
-		defer it.Close()
-		it.Rewind()
+		var err error
+		if it, err = newOldReader(old, txn); err != nil {
+			it.close()
+			return err
+		}
+		defer it.close()
 	}
 	nr, haveNew, err := src.next()
 	if err != nil {
@@ -232,7 +239,7 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 	}
 	var oldIDs []BreachID
 	for {
-		haveOld := it != nil && it.Valid()
+		haveOld := it != nil && it.valid()
 		if !haveOld && !haveNew {
 			break
 		}
@@ -243,7 +250,7 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		case !haveNew:
 			c = -1
 		default:
-			c = bytes.Compare(it.Item().Key(), nr.h[:hl])
+			c = bytes.Compare(it.key(), nr.h[:hl])
 			if c > 0 {
 				c = 1
 			} else if c < 0 {
@@ -254,21 +261,13 @@ func (w *genWriter) produce(ctx context.Context, old *generation, src source, ch
 		var oldBase, oldExtra uint64
 		oldIDs = oldIDs[:0]
 		if c <= 0 {
-			item := it.Item()
-			copy(o.h[:], item.Key())
-			err := item.Value(func(v []byte) error {
-				var err error
-				if w.kind.IsPassword() {
-					oldBase, oldExtra, err = decodePassword(v)
-				} else {
-					oldIDs, _, err = decodeIDs(oldIDs, v)
-				}
-				return err
-			})
-			if err != nil {
+			var err error
+			if oldIDs, err = it.read(&o, &oldBase, &oldExtra, oldIDs); err != nil {
 				return fmt.Errorf("read previous %s generation: %w", w.kind, err)
 			}
-			it.Next()
+			if err := it.next(); err != nil {
+				return err
+			}
 		} else {
 			o.h = nr.h
 		}
@@ -330,6 +329,11 @@ func insertID(ids []BreachID, from int, id BreachID) []BreachID {
 	return ids
 }
 
+// writeDenseStore makes password generations keep every record in Badger,
+// the layout of generations written before pwstore.go: tests set it to
+// prove such indexes are still read and rewritten correctly.
+var writeDenseStore bool
+
 // badgerSink returns the consumer writing batches through the StreamWriter.
 func (w *genWriter) badgerSink(sw *badger.StreamWriter, buf *z.Buffer) func(*outBatch) error {
 	hl := w.kind.HashLen()
@@ -337,15 +341,23 @@ func (w *genWriter) badgerSink(sw *badger.StreamWriter, buf *z.Buffer) func(*out
 	kv := &pb.KV{Version: 1}
 	return func(b *outBatch) error {
 		buf.Reset()
+		n := 0
 		for i := range b.recs {
 			r := &b.recs[i]
 			if w.kind.IsPassword() {
+				if r.extra == 0 && !writeDenseStore {
+					continue // the range file holds it (pwstore.go)
+				}
 				val = encodePassword(val[:0], r.base, r.extra)
 			} else {
 				val = encodeIDs(val[:0], b.ids[r.idOff:r.idOff+r.idLen])
 			}
 			kv.Key, kv.Value = r.h[:hl], val
 			badger.KVToBuffer(kv, buf)
+			n++
+		}
+		if n == 0 {
+			return nil
 		}
 		if err := sw.Write(buf); err != nil {
 			return fmt.Errorf("write %s store: %w", w.kind, err)
@@ -539,11 +551,26 @@ func (s *rangeSink) abort() {
 	}
 }
 
-// rebuildFilter builds an exactly sized filter from the written range file.
-func (w *genWriter) rebuildFilter() (*bloom.BloomFilter, error) {
-	f := newFilter(w.count, w.fpr)
-	err := forEachRecord(w.dir, w.kind, func(e *Entry) { f.Add(filterKey(w.kind, &e.Hash)) })
-	return f, err
+// rebuildFilter writes an exactly sized filter from the written range file.
+func (w *genWriter) rebuildFilter(path string) error {
+	f, err := createFilterFile(path, w.kind, w.count, w.fpr)
+	if err != nil {
+		return err
+	}
+	var aerr error
+	err = forEachRecord(w.dir, w.kind, func(e *Entry) {
+		if aerr == nil {
+			aerr = f.add(filterKey(w.kind, &e.Hash))
+		}
+	})
+	if err == nil {
+		err = aerr
+	}
+	if err != nil {
+		f.abort()
+		return fmt.Errorf("rebuild %s filter: %w", w.kind, err)
+	}
+	return f.finish()
 }
 
 // forEachRecord calls fn for every record of a generation directory's range
@@ -592,3 +619,26 @@ func syncTree(dir string) error {
 		return nil
 	})
 }
+
+// filterAdder adds batches of keys to the generation's blocked filter
+// file. The records come in hash order, so the blocks are filled front to
+// back and stream to the file (blockfilter.go): one goroutine keeps up
+// with the other consumers, in a fixed amount of memory.
+type filterAdder struct {
+	f    *filterWriter
+	kind Kind
+}
+
+func newFilterAdder(f *filterWriter, k Kind) *filterAdder { return &filterAdder{f: f, kind: k} }
+
+func (a *filterAdder) add(b *outBatch) error {
+	for i := range b.recs {
+		if err := a.f.add(filterKey(a.kind, &b.recs[i].h)); err != nil {
+			return fmt.Errorf("%s filter: %w", a.kind, err)
+		}
+	}
+	return nil
+}
+
+// close does nothing: the file is finished once the count is known.
+func (a *filterAdder) close() error { return nil }

@@ -187,13 +187,14 @@ func (r *runner) runBase(ctx context.Context, in *input) (JobSummary, error) {
 func (r *runner) buildBase(ctx context.Context, in *input, scan *dirScan, sorted bool, expected int,
 	st *InputSummary, js *JobSummary) error {
 	b, err := r.ix.NewBaseBuilder(in.kind, index.BuildOptions{
-		SourceID:     js.SourceID,
-		TempDir:      r.cfg.TempDir,
-		MemoryBudget: r.cfg.MemoryBudget,
-		Sorted:       sorted,
-		ExpectedKeys: expected,
-		Compress:     r.cfg.Compress,
-		Progress:     func(n int64) { r.prog.recs.Store(n); hook("write") },
+		SourceID:       js.SourceID,
+		TempDir:        r.cfg.TempDir,
+		MemoryBudget:   r.cfg.MemoryBudget,
+		Sorted:         sorted,
+		ExpectedKeys:   expected,
+		Compress:       r.cfg.Compress,
+		KeepCompressed: r.cfg.KeepCompressed,
+		Progress:       func(n int64) { r.prog.recs.Store(n); hook("write") },
 	})
 	if err != nil {
 		return fmt.Errorf("index: start %s build: %w", in.kind, err)

@@ -118,11 +118,12 @@ func (r *runner) runBreach(ctx context.Context, ins []*input, breach index.Breac
 	}
 
 	b, err := r.ix.NewBreachBuilder(breach, index.BuildOptions{
-		SourceID:     js.SourceID,
-		TempDir:      r.cfg.TempDir,
-		MemoryBudget: r.cfg.MemoryBudget,
-		Compress:     r.cfg.Compress,
-		Progress:     func(n int64) { r.prog.recs.Store(n); hook("write") },
+		SourceID:       js.SourceID,
+		TempDir:        r.cfg.TempDir,
+		MemoryBudget:   r.cfg.MemoryBudget,
+		Compress:       r.cfg.Compress,
+		KeepCompressed: r.cfg.KeepCompressed,
+		Progress:       func(n int64) { r.prog.recs.Store(n); hook("write") },
 	})
 	if err != nil {
 		return js, fmt.Errorf("index: start breach build: %w", err)

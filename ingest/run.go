@@ -35,6 +35,9 @@ type Config struct {
 	Region string
 	// Compress precomputes gzip and brotli password range bodies.
 	Compress bool
+	// KeepCompressed precomputes them when Compress is false too, for
+	// kinds whose current generation has them (index.BuildOptions).
+	KeepCompressed bool
 	// Append allows adding inputs to a breach already in the index from
 	// other data (parts of one breach). Without it such a run is refused
 	// with ErrBreachExists, so a breach is never counted twice by mistake.

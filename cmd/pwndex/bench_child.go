@@ -31,6 +31,7 @@ func benchChild(ctx context.Context, kind string, args []string, stdin io.Reader
 		fs.IntVar(&o.Conns, "conns", 32, "connections")
 		fs.DurationVar(&o.Duration, "duration", 5*time.Second, "duration")
 		fs.BoolVar(&o.Padding, "padding", false, "send Add-Padding: true")
+		fs.StringVar(&o.AcceptEncoding, "accept-encoding", "", "Accept-Encoding header to send (none if empty)")
 		fs.IntVar(&o.Buckets, "dense-buckets", bench.DenseBuckets, "dense buckets to request")
 		fs.Uint64Var(&o.Seed, "seed", bench.DefaultDenseSeed, "dense prefix seed")
 		if fs.Parse(args) != nil {

@@ -40,7 +40,8 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		manifest = fs.String("manifest", "", "breach manifest `file` (JSON, Have I Been Pwned Breach fields), required for dumps, combo and hash lists")
 		region   = fs.String("region", "FR", "phone region for national numbers without a country column")
 		fpr      = fs.Float64("fpr", index.DefaultFalsePositiveRate, "false-positive rate of the membership filters")
-		noComp   = fs.Bool("no-compress", false, "do not precompute gzip and brotli password ranges")
+		comp     = fs.Bool("compress", false, "also store gzip and brotli copies of the password ranges (about 44 more bytes per hash; default: keep them only if the index has them)")
+		noComp   = fs.Bool("no-compress", false, "store no gzip and brotli copies, dropping those the index has")
 		appendTo = fs.Bool("append", false, "add to a breach already in the index (parts of one breach)")
 		shrink   = fs.Bool("allow-shrink", false, "accept a Pwned Passwords input that looks partial (missing prefix files, or under half the current records)")
 		quiet    = fs.Bool("quiet", false, "no progress bar")
@@ -53,14 +54,19 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return flagError(err)
 	}
 	cfg := ingest.Config{
-		Inputs:       fs.Args(),
-		Manifest:     *manifest,
-		Region:       *region,
-		Compress:     !*noComp,
-		Append:       *appendTo,
-		AllowShrink:  *shrink,
-		TempDir:      *tmpDir,
-		MemoryBudget: *memMiB << 20,
+		Inputs:         fs.Args(),
+		Manifest:       *manifest,
+		Region:         *region,
+		Compress:       *comp,
+		KeepCompressed: !*noComp,
+		Append:         *appendTo,
+		AllowShrink:    *shrink,
+		TempDir:        *tmpDir,
+		MemoryBudget:   *memMiB << 20,
+	}
+	if *comp && *noComp {
+		fmt.Fprintln(stderr, "pwndex ingest: --compress and --no-compress exclude each other")
+		return 2
 	}
 	if len(cfg.Inputs) == 0 {
 		fmt.Fprintln(stderr, "pwndex ingest: no input given")

@@ -12,9 +12,10 @@ import (
 const repairUsage = `usage: pwndex repair [--index DIR]
 
 Rebuilds what is derived in an index (bloom filters, range files with their
-gzip and brotli copies and per-bucket checksums) from the Badger records of
-each generation, after verifying those records; rewrites range files of an
-older format. When records themselves are damaged, it changes nothing in
+gzip and brotli copies and per-bucket checksums) from the records of each
+generation (Badger; for password kinds ranges.txt plus the breach counts in
+Badger), after verifying those records; rewrites range files of an older
+format. When records themselves are damaged, it changes nothing in
 that generation and names the sources to ingest again into a new index.
 Stop serve, ingest and keys first (repair refuses a running writer; a
 running serve keeps the old files until it restarts). Interrupted, it is
