@@ -149,7 +149,7 @@ func TestIndexFromGenerators(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kc.FilterKeys != buckets*DensePerBucket || ratio < 0.99 || ratio > 1.05 {
+			if kc.FilterKeys != buckets*DensePerBucket || ratio < 1.0 || ratio > 1.10 {
 				t.Errorf("filter: %d keys, %d bits, %.4f of theoretical", kc.FilterKeys, kc.FilterBits, ratio)
 			}
 		})

@@ -17,8 +17,8 @@ import (
 
 // TestBlockFilter: every key added is found (SHA-1 and NTLM-length keys,
 // several sizes), and the false-positive rate on keys never added is close
-// to the rate the sizing predicts (blockFPR) and within 2x of the rate
-// asked for.
+// to the rate the sizing predicts (blockFPR) and not above the rate asked
+// for (beyond sampling noise).
 func TestBlockFilter(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -89,7 +89,7 @@ func TestBlockFilter(t *testing.T) {
 			got := float64(fp) / probes
 			want := blockFPR(float64(f.blocks*blockBits)/float64(tt.n), f.k)
 			// 5 standard deviations of a binomial count.
-			if tol := 5 * math.Sqrt(want*probes) / probes; math.Abs(got-want) > tol || got > 2*tt.p {
+			if tol := 5 * math.Sqrt(want*probes) / probes; math.Abs(got-want) > tol || got > tt.p+5*math.Sqrt(tt.p*probes)/probes {
 				t.Errorf("false-positive rate %.5f, predicted %.5f (k=%d, %.2f bits/key), asked %g", got, want, f.k, float64(f.blocks*blockBits)/float64(tt.n), tt.p)
 			}
 		})
