@@ -3,6 +3,7 @@ package index
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -105,6 +106,13 @@ func allocateLogs(dir string) error {
 		}
 		p := filepath.Join(dir, e.Name())
 		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Badger flushed and removed the memtable between the
+			// listing and the open (its flush runs in the background,
+			// e.g. right after replaying a crashed writer's log): a
+			// file that is gone needs no reserve.
+			continue
+		}
 		if err != nil {
 			return err
 		}
