@@ -7,31 +7,40 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// Duplicate detection keeps, for every row that passed the other checks, a
-// compact record in a chunked byte arena (no pointers, off the Go heap: see
-// offheap.go) and three block keys in an open-addressing table: the e-mail
-// local part, the E.164 phone and surname+postcode. A new row is compared
-// with at most maxBlockScan earlier rows of each of its blocks, so time is
-// linear and memory is about 100 bytes per row, whatever the file size.
+// Duplicate detection keeps, for every readable row, a compact record in a
+// chunked byte arena (no pointers, off the Go heap: see offheap.go) and
+// three block keys: the e-mail local part, the E.164 phone and
+// surname+postcode. A new row is compared with at most maxBlockScan
+// earlier rows of each of its blocks, so time is linear and memory is
+// about 100 bytes per row, whatever the file size.
 //
-// A record is a 24-byte header (the previous record of each block, the
-// record's index with the mobile flag, the lengths of its eight keys)
-// followed by the keys, so following a block chain touches one place in
-// memory per candidate, not three. Records are referenced by ref, their
-// chunk<<20 | offset; ref 0 is never a record and ends a chain.
+// A record is a 20-byte header (the previous record of the e-mail and
+// phone blocks, the record's index with the mobile flag, the lengths of its
+// eight keys) followed by the keys, so following one of these chains
+// touches one place in memory per candidate. Records are referenced by
+// ref, their chunk<<20 | offset; ref 0 is never a record and ends a chain.
+//
+// Surname+postcode blocks are the long ones (a common surname in a large
+// town): their members are kept apart, in nameLists, as the block's last
+// maxBlockScan refs, each with a summary of the member's first name and
+// civility (nameSummary). The scan reads a member's record only when the
+// summaries allow it to be the same person, so most candidates of a long
+// block cost no access to the arena at all.
 //
 // Invariants: records are appended in row order and never removed or
-// changed; a block's chain runs from the newest record to older ones;
-// parent is a union-find forest over record indexes whose roots are the
-// first row of each duplicate group; lines maps record indexes to source
-// lines.
+// changed; a block's chain or list runs from the newest record to older
+// ones; parent is a union-find forest over record indexes whose roots are
+// the first row of each duplicate group; lines maps record indexes to
+// source lines.
 
 const (
 	maxBlockScan = 32
 	numBlocks    = 3
 	arenaChunk   = 1 << 20
+	numChains    = 2  // blocks chained through the records (e-mail, phone)
 	numParts     = 8  // strings of a dupKeys stored in a record
-	hdrSize      = 24 // numBlocks chain refs, index|mobileBit, numParts lengths
+	hdrSize      = 20 // numChains chain refs, index|mobileBit, numParts lengths
+	nameBlock    = 2  // the surname+postcode block, kept in nameLists
 )
 
 // mobileBit marks dupKeys.Mobile in a record's index word.
@@ -51,8 +60,10 @@ type dupKeys struct {
 type deduper struct {
 	parent chunked[int32]
 	lines  chunked[uint32]
-	chunks [][]byte // arena chunks of arenaChunk bytes
-	tab    blockTable
+	chunks [][]byte   // arena chunks of arenaChunk bytes
+	tab    blockTable // e-mail and phone blocks: the newest record's ref
+	names  blockTable // surname+postcode blocks: their nameLists offset
+	lists  nameLists
 	exact  int
 	near   int
 	// shared holds, after add, SharedEmail / SharedPhone when the row has
@@ -69,6 +80,8 @@ func (d *deduper) free() {
 	}
 	d.chunks = nil
 	d.tab.free()
+	d.names.free()
+	d.lists.free()
 }
 
 // add compares k with earlier rows and stores it. It returns the kind of
@@ -88,15 +101,42 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 	idx := int32(d.parent.n)
 	best := int32(-1)
 	bestExact := false
-	var heads [numBlocks]uint32
-	for s, bk := range blocks {
-		if bk != 0 {
-			heads[s] = d.tab.get(bk)
+	var heads [numChains]uint32
+	for s := range heads {
+		if blocks[s] != 0 {
+			heads[s] = d.tab.get(blocks[s])
 		}
+	}
+	var list uint32
+	if blocks[nameBlock] != 0 {
+		list = d.names.get(blocks[nameBlock])
 	}
 	var other dupKeys
 	d.shared = 0
 	for s := range blocks {
+		if s == nameBlock {
+			if list == 0 {
+				continue
+			}
+			sum := nameSummary(k.First, k.Civ)
+			l := d.lists.list(list)
+			n := l.len()
+			for i := n - 1; i >= 0 && i >= n-maxBlockScan; i-- {
+				ref, osum := l.at(i)
+				if !summariesMayMatch(sum, osum) {
+					continue // neither the same keys nor a near duplicate
+				}
+				j := loadRecord(d.record(ref), &other)
+				if sameKeys(k, &other) {
+					best, bestExact = j, true
+					break
+				}
+				if best < 0 && nearDup(k, &other) {
+					best = j
+				}
+			}
+			break
+		}
 		for ref, n := heads[s], 0; ref != 0 && n < maxBlockScan; n++ {
 			r := d.record(ref)
 			j := loadRecord(r, &other)
@@ -119,10 +159,15 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 			break
 		}
 	}
-	ref := d.store(k, idx, &heads)
-	for _, bk := range blocks {
-		if bk != 0 {
-			d.tab.set(bk, ref)
+	ref, stored := d.store(k, idx, &heads)
+	for s := range heads {
+		if blocks[s] != 0 {
+			d.tab.set(blocks[s], ref)
+		}
+	}
+	if bk := blocks[nameBlock]; bk != 0 {
+		if nl := d.lists.push(list, ref, nameSummary(stored, k.Civ)); nl != list {
+			d.names.set(bk, nl)
 		}
 	}
 	d.parent.push(idx)
@@ -194,8 +239,9 @@ func (d *deduper) record(ref uint32) []byte {
 	return d.chunks[ref>>20][ref&(arenaChunk-1):]
 }
 
-// store appends record idx with keys k and chain heads, and returns its ref.
-func (d *deduper) store(k *dupKeys, idx int32, heads *[numBlocks]uint32) uint32 {
+// store appends record idx with keys k and chain heads, and returns its ref
+// and its first name as stored (keys are cut at 255 bytes).
+func (d *deduper) store(k *dupKeys, idx int32, heads *[numChains]uint32) (uint32, string) {
 	parts := [numParts]string{k.First, k.Last, k.Civ, k.Local, k.Domain, k.Phone, k.Postcode, k.Address}
 	total := hdrSize
 	for i, p := range parts {
@@ -229,14 +275,14 @@ func (d *deduper) store(k *dupKeys, idx int32, heads *[numBlocks]uint32) uint32 
 		b = append(b, p...)
 	}
 	d.chunks[c] = b
-	return ref
+	return ref, parts[0]
 }
 
 // loadRecord fills k with the keys of record r (the strings alias the
 // arena) and returns the record's index.
 func loadRecord(r []byte, k *dupKeys) int32 {
-	w := binary.LittleEndian.Uint32(r[4*numBlocks:])
-	lens := r[4*numBlocks+4 : hdrSize]
+	w := binary.LittleEndian.Uint32(r[4*numChains:])
+	lens := r[4*numChains+4 : hdrSize]
 	pos := hdrSize
 	var parts [numParts]string
 	for i, l := range lens {

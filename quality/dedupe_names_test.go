@@ -1,0 +1,122 @@
+package quality
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// TestNameSummaryNeverHidesAMatch checks the surname+postcode scan's
+// filter against the comparisons it stands in for: for random pairs of
+// rows (names one or a few edits apart, civilities, shared channels),
+// whenever sameKeys or nearDup holds, summariesMayMatch must too. It must
+// also tell apart clearly different first names, or it filters nothing.
+func TestNameSummaryNeverHidesAMatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	names := []string{"JEAN", "JEANNE", "MARIE", "MARC", "LUC", "LEA", "ANNE", "ANNA", "LOUIS", "LOUISE", "", "JEAN PIERRE", "ÉLODIE", "X"}
+	civs := []string{"", "M", "F", "MME"}
+	edit := func(s string) string {
+		if s == "" {
+			return s
+		}
+		b := []byte(s)
+		i := r.IntN(len(b))
+		switch r.IntN(4) {
+		case 0:
+			b[i] = byte('A' + r.IntN(26))
+		case 1:
+			b = append(b[:i], b[i+1:]...)
+		case 2:
+			b = append(b[:i], append([]byte{byte('A' + r.IntN(26))}, b[i:]...)...)
+		default:
+			if i+1 < len(b) {
+				b[i], b[i+1] = b[i+1], b[i]
+			}
+		}
+		return string(b)
+	}
+	matches := 0
+	for range 200_000 {
+		a := dupKeys{First: names[r.IntN(len(names))], Last: "MARTIN", Civ: civs[r.IntN(len(civs))],
+			Local: "jm", Domain: "gmail.com", Phone: "+33612345678", Mobile: true, Postcode: "75002", Address: "1 RUE X"}
+		b := a
+		for range r.IntN(3) {
+			b.First = edit(b.First)
+		}
+		if r.IntN(3) == 0 {
+			b.First = names[r.IntN(len(names))]
+		}
+		b.Civ = civs[r.IntN(len(civs))]
+		if r.IntN(2) == 0 {
+			b.Local = "other"
+		}
+		if sameKeys(&a, &b) || nearDup(&a, &b) {
+			matches++
+			if !summariesMayMatch(nameSummary(a.First, a.Civ), nameSummary(b.First, b.Civ)) {
+				t.Fatalf("filter hides a match: %+v / %+v", a, b)
+			}
+		}
+	}
+	if matches < 1000 {
+		t.Fatalf("only %d matching pairs drawn", matches)
+	}
+	for _, c := range []struct {
+		a, b       string
+		civA, civB string
+		want       bool
+	}{
+		{"JEAN", "MARIE", "", "", false},
+		{"JEAN", "JEANNE", "", "", false},
+		{"MARIE", "MARC", "", "", false},
+		{"JEAN", "JAEN", "", "", true},
+		{"JEAN", "JEAN", "M", "F", false},
+		{"JEAN", "JEAN", "M", "", true},
+		{"", "MARIE", "", "", true},
+		{"ÉLODIE", "MARC", "", "", true}, // not ASCII: not filtered on the name
+	} {
+		if got := summariesMayMatch(nameSummary(c.a, c.civA), nameSummary(c.b, c.civB)); got != c.want {
+			t.Errorf("summariesMayMatch(%q %q, %q %q) = %v, want %v", c.a, c.civA, c.b, c.civB, got, c.want)
+		}
+	}
+}
+
+// TestDeduperLongNameBlock fills one surname+postcode block past its
+// maxBlockScan newest members (list growth, then ring reuse) with 40
+// different people at 40 house numbers, no e-mail or phone: a mistyped
+// copy of a recent member is found, one of a member older than the last
+// maxBlockScan is not (the scan's bound), and other blocks growing at the
+// same time (freed lists reused) keep their own members.
+func TestDeduperLongNameBlock(t *testing.T) {
+	var d deduper
+	defer d.free()
+	first := func(i int) string { return "P" + strconv.Itoa(1000+i*37) } // 5 bytes, pairwise > 1 edit
+	row := func(i int, last string) dupKeys {
+		return dupKeys{First: first(i), Last: last, Postcode: "75011", Address: strconv.Itoa(i+1) + " RUE OBERKAMPF"}
+	}
+	line := 2
+	for i := range 40 {
+		for _, last := range []string{"MARTIN", "DURAND", "PETIT"} {
+			k := row(i, last)
+			if _, dup, of := d.add(&k, line); dup {
+				t.Fatalf("row %d %s flagged as a duplicate of line %d", i, last, of)
+			}
+			line++
+		}
+	}
+	lineOf := func(i, block int) int { return 2 + 3*i + block }
+	recent := row(20, "DURAND")
+	recent.First = recent.First[:3] + recent.First[4:] + recent.First[3:4] // transposed last two digits
+	if r, dup, of := d.add(&recent, line); !dup || r != DupNear || of != lineOf(20, 1) {
+		t.Errorf("copy of a recent member: %v %v line %d, want near duplicate of line %d", r, dup, of, lineOf(20, 1))
+	}
+	line++
+	old := row(3, "PETIT")
+	if _, dup, of := d.add(&old, line); dup {
+		t.Errorf("copy of a member beyond the newest %d found (line %d)", maxBlockScan, of)
+	}
+	line++
+	exact := row(39, "MARTIN")
+	if r, dup, of := d.add(&exact, line); !dup || r != DupExact || of != lineOf(39, 0) {
+		t.Errorf("exact copy of the newest member: %v %v line %d, want line %d", r, dup, of, lineOf(39, 0))
+	}
+}
