@@ -102,9 +102,12 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 	best := int32(-1)
 	bestExact := false
 	var heads [numChains]uint32
+	var slots [numChains]*tableSlot // found once, set after store
+	d.tab.reserve(numChains)
 	for s := range heads {
 		if blocks[s] != 0 {
-			heads[s] = d.tab.get(blocks[s])
+			slots[s] = d.tab.find(blocks[s])
+			heads[s] = slots[s].v
 		}
 	}
 	var list uint32
@@ -160,9 +163,9 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 		}
 	}
 	ref, stored := d.store(k, idx, &heads)
-	for s := range heads {
-		if blocks[s] != 0 {
-			d.tab.set(blocks[s], ref)
+	for s, sl := range slots {
+		if sl != nil {
+			d.tab.put(sl, blocks[s], ref)
 		}
 	}
 	if bk := blocks[nameBlock]; bk != 0 {
@@ -383,56 +386,70 @@ func genderPair(a, b string) bool {
 }
 
 // blockTable is an open-addressing hash table from non-zero 64-bit block
-// keys to the ref of the newest record of the block (0: none).
+// keys to the ref of the newest record of the block (0: none). A slot
+// holds its key and value side by side, so a probe touches one place in
+// memory.
 type blockTable struct {
-	keys []uint64
-	vals []uint32
-	n    int
+	slots []tableSlot
+	n     int
+}
+
+// tableSlot is one entry: key (lo, hi; 0 when empty) and value.
+type tableSlot struct{ lo, hi, v uint32 }
+
+func (s *tableSlot) key() uint64 { return uint64(s.lo) | uint64(s.hi)<<32 }
+
+// find returns k's slot, or the empty slot where k goes; the table must
+// not be empty.
+func (t *blockTable) find(k uint64) *tableSlot {
+	mask := uint64(len(t.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if sk := s.key(); sk == k || sk == 0 {
+			return s
+		}
+	}
 }
 
 func (t *blockTable) get(k uint64) uint32 {
-	if len(t.keys) == 0 {
+	if len(t.slots) == 0 {
 		return 0
 	}
-	mask := uint64(len(t.keys) - 1)
-	for i := k & mask; ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case k:
-			return t.vals[i]
-		case 0:
-			return 0
-		}
+	return t.find(k).v // an empty slot's value is 0
+}
+
+// reserve grows the table so that extra more keys fit; slots found before
+// a reserve are invalid after it.
+func (t *blockTable) reserve(extra int) {
+	if (t.n+extra)*4 > len(t.slots)*3 {
+		t.grow()
 	}
 }
 
 func (t *blockTable) set(k uint64, v uint32) {
-	if (t.n+1)*4 > len(t.keys)*3 {
-		t.grow()
+	t.reserve(1)
+	t.put(t.find(k), k, v)
+}
+
+// put stores k -> v in s, k's slot from find.
+func (t *blockTable) put(s *tableSlot, k uint64, v uint32) {
+	if s.key() == 0 {
+		s.lo, s.hi = uint32(k), uint32(k>>32)
+		t.n++
 	}
-	mask := uint64(len(t.keys) - 1)
-	for i := k & mask; ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case k:
-			t.vals[i] = v
-			return
-		case 0:
-			t.keys[i], t.vals[i] = k, v
-			t.n++
-			return
-		}
-	}
+	s.v = v
 }
 
 func (t *blockTable) grow() {
 	size := 1 << 12
-	if len(t.keys) > 0 {
-		size = 2 * len(t.keys)
+	if len(t.slots) > 0 {
+		size = 2 * len(t.slots)
 	}
 	old := *t
-	t.keys, t.vals, t.n = allocSlice[uint64](size), allocSlice[uint32](size), 0
-	for i, k := range old.keys {
-		if k != 0 {
-			t.set(k, old.vals[i])
+	t.slots, t.n = allocSlice[tableSlot](size), 0
+	for i := range old.slots {
+		if k := old.slots[i].key(); k != 0 {
+			t.put(t.find(k), k, old.slots[i].v)
 		}
 	}
 	old.free()
@@ -440,7 +457,6 @@ func (t *blockTable) grow() {
 
 // free releases the table's memory; t is empty afterwards.
 func (t *blockTable) free() {
-	freeSlice(t.keys)
-	freeSlice(t.vals)
-	t.keys, t.vals, t.n = nil, nil, 0
+	freeSlice(t.slots)
+	t.slots, t.n = nil, 0
 }
