@@ -127,9 +127,14 @@ func upperASCII(s string) string { return wordsKey(s, ' ') }
 // mentions dropped, no spaces. "Saint-Étienne", "ST ETIENNE" and
 // "St-Etienne Cedex 2" share one key.
 func cityKey(s string) string {
-	var buf, out [128]byte
+	var out [128]byte
+	return string(appendCityKey(out[:0], s))
+}
+
+// appendCityKey appends cityKey(s) to o.
+func appendCityKey(o []byte, s string) []byte {
+	var buf [128]byte
 	k := appendKey(buf[:0], s, ' ', false)
-	o := out[:0]
 	for len(k) > 0 {
 		var w []byte
 		if i := indexByte(k, ' '); i >= 0 {
@@ -153,7 +158,7 @@ func cityKey(s string) string {
 		}
 		o = append(o, ws...)
 	}
-	return string(o)
+	return o
 }
 
 func indexByte(b []byte, c byte) int {
