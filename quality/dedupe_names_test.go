@@ -80,12 +80,12 @@ func TestNameSummaryNeverHidesAMatch(t *testing.T) {
 	}
 }
 
-// TestDeduperLongNameBlock fills one surname+postcode block past its
+// TestDeduperLongNameBlock fills surname+postcode blocks past their
 // maxBlockScan newest members (list growth, then ring reuse) with 40
 // different people at 40 house numbers, no e-mail or phone: a mistyped
 // copy of a recent member is found, one of a member older than the last
-// maxBlockScan is not (the scan's bound), and other blocks growing at the
-// same time (freed lists reused) keep their own members.
+// maxBlockScan is not (the scan's bound), and exact copies are found. A
+// block started late grows into the lists the others freed.
 func TestDeduperLongNameBlock(t *testing.T) {
 	var d deduper
 	defer d.free()
@@ -93,30 +93,47 @@ func TestDeduperLongNameBlock(t *testing.T) {
 	row := func(i int, last string) dupKeys {
 		return dupKeys{First: first(i), Last: last, Postcode: "75011", Address: strconv.Itoa(i+1) + " RUE OBERKAMPF"}
 	}
+	type member struct {
+		i    int
+		last string
+	}
+	lines := map[member]int{}
 	line := 2
+	add := func(k dupKeys) (Reason, bool, int) {
+		r, dup, of := d.add(&k, line)
+		line++
+		return r, dup, of
+	}
 	for i := range 40 {
-		for _, last := range []string{"MARTIN", "DURAND", "PETIT"} {
-			k := row(i, last)
-			if _, dup, of := d.add(&k, line); dup {
+		for _, last := range []string{"MARTIN", "DURAND", "PETIT", "LATE"} {
+			if last == "LATE" && i < 20 {
+				continue
+			}
+			lines[member{i, last}] = line
+			if _, dup, of := add(row(i, last)); dup {
 				t.Fatalf("row %d %s flagged as a duplicate of line %d", i, last, of)
 			}
-			line++
 		}
 	}
-	lineOf := func(i, block int) int { return 2 + 3*i + block }
+	if d.lists.freed == [nameClasses]uint32{} {
+		t.Error("no freed list left to reuse")
+	}
 	recent := row(20, "DURAND")
 	recent.First = recent.First[:3] + recent.First[4:] + recent.First[3:4] // transposed last two digits
-	if r, dup, of := d.add(&recent, line); !dup || r != DupNear || of != lineOf(20, 1) {
-		t.Errorf("copy of a recent member: %v %v line %d, want near duplicate of line %d", r, dup, of, lineOf(20, 1))
+	if r, dup, of := add(recent); !dup || r != DupNear || of != lines[member{20, "DURAND"}] {
+		t.Errorf("copy of a recent member: %v %v line %d, want near duplicate of line %d", r, dup, of, lines[member{20, "DURAND"}])
 	}
-	line++
-	old := row(3, "PETIT")
-	if _, dup, of := d.add(&old, line); dup {
+	if _, dup, of := add(row(3, "PETIT")); dup {
 		t.Errorf("copy of a member beyond the newest %d found (line %d)", maxBlockScan, of)
 	}
-	line++
-	exact := row(39, "MARTIN")
-	if r, dup, of := d.add(&exact, line); !dup || r != DupExact || of != lineOf(39, 0) {
-		t.Errorf("exact copy of the newest member: %v %v line %d, want line %d", r, dup, of, lineOf(39, 0))
+	// PETIT now holds 41 rows: the newest 32 are the copy of row 3 and
+	// rows 39 down to 9.
+	for _, m := range []member{{39, "MARTIN"}, {20, "LATE"}, {39, "LATE"}, {9, "PETIT"}} {
+		if r, dup, of := add(row(m.i, m.last)); !dup || r != DupExact || of != lines[m] {
+			t.Errorf("exact copy of %v: %v %v line %d, want line %d", m, r, dup, of, lines[m])
+		}
+	}
+	if _, dup, of := add(row(8, "PETIT")); dup {
+		t.Errorf("copy of row 8, now beyond the newest %d, found (line %d)", maxBlockScan, of)
 	}
 }
