@@ -431,11 +431,18 @@ func (t *blockTable) set(k uint64, v uint32) {
 	t.put(t.find(k), k, v)
 }
 
-// put stores k -> v in s, k's slot from find.
+// put stores k -> v in s, k's slot from find. Two absent keys can be
+// given the same empty slot by find; when the other one took it since,
+// k is looked up again.
 func (t *blockTable) put(s *tableSlot, k uint64, v uint32) {
-	if s.key() == 0 {
-		s.lo, s.hi = uint32(k), uint32(k>>32)
-		t.n++
+	if sk := s.key(); sk != k {
+		if sk != 0 {
+			s = t.find(k)
+		}
+		if s.key() == 0 {
+			s.lo, s.hi = uint32(k), uint32(k>>32)
+			t.n++
+		}
 	}
 	s.v = v
 }

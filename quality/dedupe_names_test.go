@@ -137,3 +137,22 @@ func TestDeduperLongNameBlock(t *testing.T) {
 		t.Errorf("copy of row 8, now beyond the newest %d, found (line %d)", maxBlockScan, of)
 	}
 }
+
+// TestBlockTableSameEmptySlot: two absent keys with the same home slot
+// are both found at that empty slot before either is stored (as a row's
+// e-mail and phone keys are); storing both must keep both.
+func TestBlockTableSameEmptySlot(t *testing.T) {
+	var tab blockTable
+	defer tab.free()
+	tab.reserve(2)
+	k1, k2 := uint64(5), uint64(5+len(tab.slots)) // same slot modulo the size
+	s1, s2 := tab.find(k1), tab.find(k2)
+	if s1 != s2 {
+		t.Fatal("the two keys do not share their first slot: the test tests nothing")
+	}
+	tab.put(s1, k1, 10)
+	tab.put(s2, k2, 20)
+	if a, b := tab.get(k1), tab.get(k2); a != 10 || b != 20 || tab.n != 2 {
+		t.Errorf("get = %d, %d (n %d), want 10, 20 (n 2)", a, b, tab.n)
+	}
+}
