@@ -60,12 +60,14 @@ type dupKeys struct {
 type deduper struct {
 	parent chunked[int32]
 	lines  chunked[uint32]
-	chunks [][]byte   // arena chunks of arenaChunk bytes
-	tab    blockTable // e-mail and phone blocks: the newest record's ref
-	names  blockTable // surname+postcode blocks: their nameLists offset
-	lists  nameLists
-	exact  int
-	near   int
+	chunks [][]byte // arena chunks of arenaChunk bytes
+	// tab maps e-mail and phone blocks to their newest record's ref, and
+	// surname+postcode blocks (keys with the top bit set, see blockKey)
+	// to their nameLists offset.
+	tab   blockTable
+	lists nameLists
+	exact int
+	near  int
 	// shared holds, after add, SharedEmail / SharedPhone when the row has
 	// the same e-mail (mobile) as an earlier row of another person.
 	shared reasonSet
@@ -80,7 +82,6 @@ func (d *deduper) free() {
 	}
 	d.chunks = nil
 	d.tab.free()
-	d.names.free()
 	d.lists.free()
 }
 
@@ -102,8 +103,8 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 	best := int32(-1)
 	bestExact := false
 	var heads [numChains]uint32
-	var slots [numChains]*tableSlot // found once, set after store
-	d.tab.reserve(numChains)
+	var slots [numBlocks]*tableSlot // found once, set after store
+	d.tab.reserve(numBlocks)
 	for s := range heads {
 		if blocks[s] != 0 {
 			slots[s] = d.tab.find(blocks[s])
@@ -112,7 +113,8 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 	}
 	var list uint32
 	if blocks[nameBlock] != 0 {
-		list = d.names.get(blocks[nameBlock])
+		slots[nameBlock] = d.tab.find(blocks[nameBlock])
+		list = slots[nameBlock].v
 	}
 	var other dupKeys
 	d.shared = 0
@@ -163,14 +165,14 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 		}
 	}
 	ref, stored := d.store(k, idx, &heads)
-	for s, sl := range slots {
+	for s, sl := range slots[:numChains] {
 		if sl != nil {
 			d.tab.put(sl, blocks[s], ref)
 		}
 	}
 	if bk := blocks[nameBlock]; bk != 0 {
 		if nl := d.lists.push(list, ref, nameSummary(stored, k.Civ)); nl != list {
-			d.names.set(bk, nl)
+			d.tab.put(slots[nameBlock], bk, nl)
 		}
 	}
 	d.parent.push(idx)
@@ -224,6 +226,11 @@ func (d *deduper) union(a, b int32) {
 	}
 }
 
+// blockKey hashes a block's tag and values into a non-zero table key.
+// Surname+postcode keys ('n') have the top bit set and the others not, so
+// a key of one kind never meets one of the other in the table, whose
+// values mean a list offset for the first and a record ref for the
+// second.
 func blockKey(tag byte, a, b string) uint64 {
 	var buf [96]byte
 	p := append(buf[:0], tag)
@@ -231,6 +238,10 @@ func blockKey(tag byte, a, b string) uint64 {
 	p = append(p, 0)
 	p = append(p, b...)
 	h := xxhash.Sum64(p)
+	if tag == 'n' {
+		return h | 1<<63
+	}
+	h &^= 1 << 63
 	if h == 0 {
 		h = 1
 	}
