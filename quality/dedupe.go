@@ -437,11 +437,6 @@ func (t *blockTable) reserve(extra int) {
 	}
 }
 
-func (t *blockTable) set(k uint64, v uint32) {
-	t.reserve(1)
-	t.put(t.find(k), k, v)
-}
-
 // put stores k -> v in s, k's slot from find. Two absent keys can be
 // given the same empty slot by find; when the other one took it since,
 // k is looked up again.
