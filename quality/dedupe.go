@@ -7,31 +7,40 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// Duplicate detection keeps, for every row that passed the other checks, a
-// compact record in a chunked byte arena (no pointers, off the Go heap: see
-// offheap.go) and three block keys in an open-addressing table: the e-mail
-// local part, the E.164 phone and surname+postcode. A new row is compared
-// with at most maxBlockScan earlier rows of each of its blocks, so time is
-// linear and memory is about 100 bytes per row, whatever the file size.
+// Duplicate detection keeps, for every readable row, a compact record in a
+// chunked byte arena (no pointers, off the Go heap: see offheap.go) and
+// three block keys: the e-mail local part, the E.164 phone and
+// surname+postcode. A new row is compared with at most maxBlockScan
+// earlier rows of each of its blocks, so time is linear and memory is
+// about 100 bytes per row, whatever the file size.
 //
-// A record is a 24-byte header (the previous record of each block, the
-// record's index with the mobile flag, the lengths of its eight keys)
-// followed by the keys, so following a block chain touches one place in
-// memory per candidate, not three. Records are referenced by ref, their
-// chunk<<20 | offset; ref 0 is never a record and ends a chain.
+// A record is a 20-byte header (the previous record of the e-mail and
+// phone blocks, the record's index with the mobile flag, the lengths of its
+// eight keys) followed by the keys, so following one of these chains
+// touches one place in memory per candidate. Records are referenced by
+// ref, their chunk<<20 | offset; ref 0 is never a record and ends a chain.
+//
+// Surname+postcode blocks are the long ones (a common surname in a large
+// town): their members are kept apart, in nameLists, as the block's last
+// maxBlockScan refs, each with a summary of the member's first name and
+// civility (nameSummary). The scan reads a member's record only when the
+// summaries allow it to be the same person, so most candidates of a long
+// block cost no access to the arena at all.
 //
 // Invariants: records are appended in row order and never removed or
-// changed; a block's chain runs from the newest record to older ones;
-// parent is a union-find forest over record indexes whose roots are the
-// first row of each duplicate group; lines maps record indexes to source
-// lines.
+// changed; a block's chain or list runs from the newest record to older
+// ones; parent is a union-find forest over record indexes whose roots are
+// the first row of each duplicate group; lines maps record indexes to
+// source lines.
 
 const (
 	maxBlockScan = 32
 	numBlocks    = 3
 	arenaChunk   = 1 << 20
+	numChains    = 2  // blocks chained through the records (e-mail, phone)
 	numParts     = 8  // strings of a dupKeys stored in a record
-	hdrSize      = 24 // numBlocks chain refs, index|mobileBit, numParts lengths
+	hdrSize      = 20 // numChains chain refs, index|mobileBit, numParts lengths
+	nameBlock    = 2  // the surname+postcode block, kept in nameLists
 )
 
 // mobileBit marks dupKeys.Mobile in a record's index word.
@@ -52,9 +61,13 @@ type deduper struct {
 	parent chunked[int32]
 	lines  chunked[uint32]
 	chunks [][]byte // arena chunks of arenaChunk bytes
-	tab    blockTable
-	exact  int
-	near   int
+	// tab maps e-mail and phone blocks to their newest record's ref, and
+	// surname+postcode blocks (keys with the top bit set, see blockKey)
+	// to their nameLists offset.
+	tab   blockTable
+	lists nameLists
+	exact int
+	near  int
 	// shared holds, after add, SharedEmail / SharedPhone when the row has
 	// the same e-mail (mobile) as an earlier row of another person.
 	shared reasonSet
@@ -69,6 +82,7 @@ func (d *deduper) free() {
 	}
 	d.chunks = nil
 	d.tab.free()
+	d.lists.free()
 }
 
 // add compares k with earlier rows and stores it. It returns the kind of
@@ -88,15 +102,46 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 	idx := int32(d.parent.n)
 	best := int32(-1)
 	bestExact := false
-	var heads [numBlocks]uint32
-	for s, bk := range blocks {
-		if bk != 0 {
-			heads[s] = d.tab.get(bk)
+	var heads [numChains]uint32
+	var slots [numBlocks]*tableSlot // found once, set after store
+	d.tab.reserve(numBlocks)
+	for s := range heads {
+		if blocks[s] != 0 {
+			slots[s] = d.tab.find(blocks[s])
+			heads[s] = slots[s].v
 		}
+	}
+	var list uint32
+	if blocks[nameBlock] != 0 {
+		slots[nameBlock] = d.tab.find(blocks[nameBlock])
+		list = slots[nameBlock].v
 	}
 	var other dupKeys
 	d.shared = 0
 	for s := range blocks {
+		if s == nameBlock {
+			if list == 0 {
+				continue
+			}
+			sum := nameSummary(k.First, k.Civ)
+			l := d.lists.list(list)
+			n := l.len()
+			for i := n - 1; i >= 0 && i >= n-maxBlockScan; i-- {
+				ref, osum := l.at(i)
+				if !summariesMayMatch(sum, osum) {
+					continue // neither the same keys nor a near duplicate
+				}
+				j := loadRecord(d.record(ref), &other)
+				if sameKeys(k, &other) {
+					best, bestExact = j, true
+					break
+				}
+				if best < 0 && nearDup(k, &other) {
+					best = j
+				}
+			}
+			break
+		}
 		for ref, n := heads[s], 0; ref != 0 && n < maxBlockScan; n++ {
 			r := d.record(ref)
 			j := loadRecord(r, &other)
@@ -119,10 +164,15 @@ func (d *deduper) add(k *dupKeys, line int) (reason Reason, dup bool, ofLine int
 			break
 		}
 	}
-	ref := d.store(k, idx, &heads)
-	for _, bk := range blocks {
-		if bk != 0 {
-			d.tab.set(bk, ref)
+	ref, stored := d.store(k, idx, &heads)
+	for s, sl := range slots[:numChains] {
+		if sl != nil {
+			d.tab.put(sl, blocks[s], ref)
+		}
+	}
+	if bk := blocks[nameBlock]; bk != 0 {
+		if nl := d.lists.push(list, ref, nameSummary(stored, k.Civ)); nl != list {
+			d.tab.put(slots[nameBlock], bk, nl)
 		}
 	}
 	d.parent.push(idx)
@@ -176,6 +226,11 @@ func (d *deduper) union(a, b int32) {
 	}
 }
 
+// blockKey hashes a block's tag and values into a non-zero table key.
+// Surname+postcode keys ('n') have the top bit set and the others not, so
+// a key of one kind never meets one of the other in the table, whose
+// values mean a list offset for the first and a record ref for the
+// second.
 func blockKey(tag byte, a, b string) uint64 {
 	var buf [96]byte
 	p := append(buf[:0], tag)
@@ -183,6 +238,10 @@ func blockKey(tag byte, a, b string) uint64 {
 	p = append(p, 0)
 	p = append(p, b...)
 	h := xxhash.Sum64(p)
+	if tag == 'n' {
+		return h | 1<<63
+	}
+	h &^= 1 << 63
 	if h == 0 {
 		h = 1
 	}
@@ -194,8 +253,9 @@ func (d *deduper) record(ref uint32) []byte {
 	return d.chunks[ref>>20][ref&(arenaChunk-1):]
 }
 
-// store appends record idx with keys k and chain heads, and returns its ref.
-func (d *deduper) store(k *dupKeys, idx int32, heads *[numBlocks]uint32) uint32 {
+// store appends record idx with keys k and chain heads, and returns its ref
+// and its first name as stored (keys are cut at 255 bytes).
+func (d *deduper) store(k *dupKeys, idx int32, heads *[numChains]uint32) (uint32, string) {
 	parts := [numParts]string{k.First, k.Last, k.Civ, k.Local, k.Domain, k.Phone, k.Postcode, k.Address}
 	total := hdrSize
 	for i, p := range parts {
@@ -229,14 +289,14 @@ func (d *deduper) store(k *dupKeys, idx int32, heads *[numBlocks]uint32) uint32 
 		b = append(b, p...)
 	}
 	d.chunks[c] = b
-	return ref
+	return ref, parts[0]
 }
 
 // loadRecord fills k with the keys of record r (the strings alias the
 // arena) and returns the record's index.
 func loadRecord(r []byte, k *dupKeys) int32 {
-	w := binary.LittleEndian.Uint32(r[4*numBlocks:])
-	lens := r[4*numBlocks+4 : hdrSize]
+	w := binary.LittleEndian.Uint32(r[4*numChains:])
+	lens := r[4*numChains+4 : hdrSize]
 	pos := hdrSize
 	var parts [numParts]string
 	for i, l := range lens {
@@ -337,56 +397,72 @@ func genderPair(a, b string) bool {
 }
 
 // blockTable is an open-addressing hash table from non-zero 64-bit block
-// keys to the ref of the newest record of the block (0: none).
+// keys to the ref of the newest record of the block (0: none). A slot
+// holds its key and value side by side, so a probe touches one place in
+// memory.
 type blockTable struct {
-	keys []uint64
-	vals []uint32
-	n    int
+	slots []tableSlot
+	n     int
+}
+
+// tableSlot is one entry: key (lo, hi; 0 when empty) and value.
+type tableSlot struct{ lo, hi, v uint32 }
+
+func (s *tableSlot) key() uint64 { return uint64(s.lo) | uint64(s.hi)<<32 }
+
+// find returns k's slot, or the empty slot where k goes; the table must
+// not be empty.
+func (t *blockTable) find(k uint64) *tableSlot {
+	mask := uint64(len(t.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if sk := s.key(); sk == k || sk == 0 {
+			return s
+		}
+	}
 }
 
 func (t *blockTable) get(k uint64) uint32 {
-	if len(t.keys) == 0 {
+	if len(t.slots) == 0 {
 		return 0
 	}
-	mask := uint64(len(t.keys) - 1)
-	for i := k & mask; ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case k:
-			return t.vals[i]
-		case 0:
-			return 0
-		}
+	return t.find(k).v // an empty slot's value is 0
+}
+
+// reserve grows the table so that extra more keys fit; slots found before
+// a reserve are invalid after it.
+func (t *blockTable) reserve(extra int) {
+	if (t.n+extra)*4 > len(t.slots)*3 {
+		t.grow()
 	}
 }
 
-func (t *blockTable) set(k uint64, v uint32) {
-	if (t.n+1)*4 > len(t.keys)*3 {
-		t.grow()
-	}
-	mask := uint64(len(t.keys) - 1)
-	for i := k & mask; ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case k:
-			t.vals[i] = v
-			return
-		case 0:
-			t.keys[i], t.vals[i] = k, v
+// put stores k -> v in s, k's slot from find. Two absent keys can be
+// given the same empty slot by find; when the other one took it since,
+// k is looked up again.
+func (t *blockTable) put(s *tableSlot, k uint64, v uint32) {
+	if sk := s.key(); sk != k {
+		if sk != 0 {
+			s = t.find(k)
+		}
+		if s.key() == 0 {
+			s.lo, s.hi = uint32(k), uint32(k>>32)
 			t.n++
-			return
 		}
 	}
+	s.v = v
 }
 
 func (t *blockTable) grow() {
 	size := 1 << 12
-	if len(t.keys) > 0 {
-		size = 2 * len(t.keys)
+	if len(t.slots) > 0 {
+		size = 2 * len(t.slots)
 	}
 	old := *t
-	t.keys, t.vals, t.n = allocSlice[uint64](size), allocSlice[uint32](size), 0
-	for i, k := range old.keys {
-		if k != 0 {
-			t.set(k, old.vals[i])
+	t.slots, t.n = allocSlice[tableSlot](size), 0
+	for i := range old.slots {
+		if k := old.slots[i].key(); k != 0 {
+			t.put(t.find(k), k, old.slots[i].v)
 		}
 	}
 	old.free()
@@ -394,7 +470,6 @@ func (t *blockTable) grow() {
 
 // free releases the table's memory; t is empty afterwards.
 func (t *blockTable) free() {
-	freeSlice(t.keys)
-	freeSlice(t.vals)
-	t.keys, t.vals, t.n = nil, nil, 0
+	freeSlice(t.slots)
+	t.slots, t.n = nil, 0
 }

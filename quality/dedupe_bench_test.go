@@ -67,3 +67,36 @@ func TestDeduperLarge(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDeduperTowns adds 200k rows of 150 surnames in 50 postcodes,
+// as quality/testgen's files (and large towns in real ones) have them:
+// each surname+postcode block holds hundreds of rows, so every new row
+// meets maxBlockScan candidates there, nearly all of other first names.
+func BenchmarkDeduperTowns(b *testing.B) {
+	firsts := []string{"JEAN", "PIERRE", "MICHEL", "ANDRE", "PHILIPPE", "JEROME", "FRANCOIS", "RAPHAEL", "NOEL",
+		"NICOLAS", "THOMAS", "JULIEN", "SEBASTIEN", "OLIVIER", "LAURENT", "STEPHANE", "MATHIEU", "HUGO", "LUCAS",
+		"MARIE", "NATHALIE", "ISABELLE", "SYLVIE", "CATHERINE", "ELODIE", "HELENE", "CHLOE", "ZOE", "LEA",
+		"CAMILLE", "MANON", "SARAH", "JULIE", "AURELIE", "CELINE", "EMILIE", "SANDRINE", "VALERIE"}
+	const n = 200_000
+	r := rand.New(rand.NewPCG(5, 6))
+	keys := make([]dupKeys, n)
+	for i := range keys {
+		first := firsts[r.IntN(len(firsts))]
+		last := "NOM" + strconv.Itoa(r.IntN(150))
+		keys[i] = dupKeys{
+			First: first, Last: last, Civ: []string{"M", "F", ""}[r.IntN(3)],
+			Local: first + "." + last + strconv.Itoa(r.IntN(1000)), Domain: "gmail.com",
+			Phone: "+336" + strconv.Itoa(10000000+r.IntN(90000000)), Mobile: true,
+			Postcode: strconv.Itoa(10000 + 1000*r.IntN(50)), Address: strconv.Itoa(1+r.IntN(200)) + " RUE DE LA PAIX",
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var d deduper
+		for i := range keys {
+			d.add(&keys[i], i+2)
+		}
+		d.free()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

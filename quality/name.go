@@ -35,7 +35,8 @@ func CheckName(s string, upper bool) NameResult {
 		return NameResult{}
 	}
 	res := NameResult{}
-	key := wordsKey(s, ' ')
+	var kb [128]byte
+	key := unsafeString(appendKey(kb[:0], s, ' ', false)) // only looked up
 	letters, digits := 0, 0
 	var first rune
 	same := true

@@ -126,43 +126,55 @@ func CheckPostal(address, address2, postcode, city, region string) PostalResult 
 	pc := NormalizePostcode(postcode)
 	cityUp := wordsKey(city, ' ')
 	res.Postcode, res.City = pc, cityUp
-	res.Lines[2] = RNVPLine(pc + " " + cityUp)
+	if !res.checkFrench(city, cityUp) {
+		// No base entry matched: the cell's own postcode and city.
+		res.Lines[2] = RNVPLine(pc + " " + cityUp)
+	}
+	return res
+}
+
+// checkFrench checks res.Postcode and the city cell against the La Poste
+// base and reports whether an entry matched (setCity then set the city
+// and its line).
+func (res *PostalResult) checkFrench(city, cityUp string) (matched bool) {
+	pc := res.Postcode
 	if pc == "" {
 		res.Bad, res.Reason = true, PostalMissing
-		return res
+		return false
 	}
 	if len(pc) != 5 || !isDigits(pc) {
 		res.Bad, res.Reason = true, PostalFormat
-		return res
+		return false
 	}
 	base := postcodes()
 	communes, ok := base.byCode[pc]
 	cedex := hasCedex(city)
 	if !ok {
 		if cedex && base.depts[deptOf(pc)] {
-			return res
+			return false
 		}
 		res.Bad, res.Reason = true, PostalUnknown
-		return res
+		return false
 	}
 	if strings.TrimSpace(city) == "" {
-		return res // nothing to compare; the postcode alone routes the mail
+		return false // nothing to compare; the postcode alone routes the mail
 	}
-	key := cityKey(city)
+	var kb [128]byte
+	key := unsafeString(appendCityKey(kb[:0], city)) // only compared
 	for _, c := range communes {
 		if key == c.key || key == c.keyAch {
 			res.setCity(c.acheminement, cedex, cityUp)
-			return res
+			return true
 		}
 	}
 	for _, c := range communes {
 		if len(key) >= 5 && (JaroWinkler(key, c.key) >= 0.95 || JaroWinkler(key, c.keyAch) >= 0.95) {
 			res.setCity(c.acheminement, cedex, cityUp)
-			return res
+			return true
 		}
 	}
 	res.Bad, res.Reason = true, PostalCityMismatch
-	return res
+	return false
 }
 
 // setCity sets the cleaned city to the matched entry's La Poste libellé

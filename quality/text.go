@@ -50,6 +50,17 @@ var latinFold = func() (t [0x250]string) {
 	return t
 }()
 
+// asciiFold is latinFold for ASCII, where every entry is one byte or ""
+// (here 0).
+var asciiFold = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		if f := latinFold[c]; f != "" {
+			t[c] = f[0]
+		}
+	}
+	return t
+}()
+
 // appendKey appends the words of s to dst, folded to upper-case ASCII
 // without diacritics and separated by sep (0 for none). Characters other
 // than letters and digits separate words; with keepOther, letters and
@@ -59,12 +70,22 @@ func appendKey(dst []byte, s string, sep byte, keepOther bool) []byte {
 	start := len(dst)
 	for i := 0; i < len(s); {
 		c := s[i]
-		var f string
-		var r rune = rune(c)
-		size := 1
-		if c >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
+		if c < utf8.RuneSelf { // ASCII: latinFold as one byte, 0 for ""
+			i++
+			u := asciiFold[c]
+			if u == 0 {
+				pending = true
+				continue
+			}
+			if pending && len(dst) > start && sep != 0 {
+				dst = append(dst, sep)
+			}
+			pending = false
+			dst = append(dst, u)
+			continue
 		}
+		var f string
+		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		if r < 0x250 {
 			f = latinFold[r]
@@ -106,9 +127,14 @@ func upperASCII(s string) string { return wordsKey(s, ' ') }
 // mentions dropped, no spaces. "Saint-Étienne", "ST ETIENNE" and
 // "St-Etienne Cedex 2" share one key.
 func cityKey(s string) string {
-	var buf, out [128]byte
+	var out [128]byte
+	return string(appendCityKey(out[:0], s))
+}
+
+// appendCityKey appends cityKey(s) to o.
+func appendCityKey(o []byte, s string) []byte {
+	var buf [128]byte
 	k := appendKey(buf[:0], s, ' ', false)
-	o := out[:0]
 	for len(k) > 0 {
 		var w []byte
 		if i := indexByte(k, ' '); i >= 0 {
@@ -132,7 +158,7 @@ func cityKey(s string) string {
 		}
 		o = append(o, ws...)
 	}
-	return string(o)
+	return o
 }
 
 func indexByte(b []byte, c byte) int {

@@ -2,7 +2,6 @@ package quality
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -480,8 +479,8 @@ func civilityKey(s string) string {
 // rowWriter is the sequential stage: duplicates, outputs, statistics.
 type rowWriter struct {
 	v        *vetter
-	clean    *csv.Writer
-	rejects  *csv.Writer
+	clean    recordWriter
+	rejects  recordWriter
 	dd       deduper
 	rep      Report
 	reasons  [numReasons]int
@@ -509,17 +508,19 @@ func newWriter(v *vetter, out Outputs) *rowWriter {
 		for _, i := range w.kept {
 			h = append(h, v.t.Header()[i])
 		}
-		w.clean = csv.NewWriter(out.Clean)
+		comma := ','
 		if out.KeepDelimiter {
-			w.clean.Comma = v.t.delim
+			comma = v.t.delim
 		}
+		w.clean = newRecordWriter(out.Clean, comma)
 		w.clean.Write(h)
 	}
 	if out.Rejects != nil {
-		w.rejects = csv.NewWriter(out.Rejects)
+		comma := ','
 		if out.KeepDelimiter {
-			w.rejects.Comma = v.t.delim
+			comma = v.t.delim
 		}
+		w.rejects = newRecordWriter(out.Rejects, comma)
 		var h []string
 		for i, c := range v.t.Header() {
 			if !w.dropped[i] {
@@ -760,12 +761,11 @@ func (w *rowWriter) exposureStats(c *checked) {
 }
 
 func (w *rowWriter) flush() error {
-	for _, cw := range []*csv.Writer{w.clean, w.rejects} {
+	for _, cw := range []recordWriter{w.clean, w.rejects} {
 		if cw == nil {
 			continue
 		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
+		if err := cw.Flush(); err != nil {
 			return fmt.Errorf("writing output: %w", err)
 		}
 	}

@@ -2,6 +2,7 @@ package ident
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"sync"
 
@@ -23,6 +24,9 @@ import (
 type numberDesc struct {
 	lengths []int32
 	re      *regexp.Regexp
+	// notFirst marks the digits no match of re starts with (see
+	// firstBytes): numbers starting with one fail without running re.
+	notFirst [10]bool
 }
 
 func compileDesc(d *phonenumbers.PhoneNumberDesc) numberDesc {
@@ -30,8 +34,25 @@ func compileDesc(d *phonenumbers.PhoneNumberDesc) numberDesc {
 	if d != nil {
 		nd.lengths = d.PossibleLength
 	}
-	nd.re = regexp.MustCompile("^(?:" + d.GetNationalNumberPattern() + ")$")
+	pat := "^(?:" + d.GetNationalNumberPattern() + ")$"
+	nd.re = regexp.MustCompile(pat)
+	nd.notFirst = notFirstDigits(pat)
 	return nd
+}
+
+// notFirstDigits returns the digits no match of pattern starts with
+// (none when firstBytes cannot tell, or the pattern matches "").
+func notFirstDigits(pattern string) (not [10]bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return not
+	}
+	if first, nullable, ok := firstBytes(re); ok && !nullable {
+		for i := range not {
+			not[i] = !first['0'+i]
+		}
+	}
+	return not
 }
 
 // matches is the library's isNumberMatchingDesc.
@@ -39,7 +60,78 @@ func (d *numberDesc) matches(nsn string) bool {
 	if len(d.lengths) > 0 && !slices.Contains(d.lengths, int32(len(nsn))) {
 		return false
 	}
+	if len(nsn) > 0 && nsn[0]-'0' < 10 && d.notFirst[nsn[0]-'0'] {
+		return false
+	}
 	return d.re.MatchString(nsn)
+}
+
+// firstBytes returns the ASCII bytes a non-empty match of re can start
+// with and whether re matches the empty string; ok is false when re holds
+// anything else than ASCII literals and classes, empty-width assertions,
+// captures, concatenations, alternations and repetitions (the caller then
+// filters nothing).
+func firstBytes(re *syntax.Regexp) (first [128]bool, nullable, ok bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginText, syntax.OpEndText, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return first, true, true
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return first, true, true
+		}
+		r := re.Rune[0]
+		if r >= 128 || re.Flags&syntax.FoldCase != 0 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return first, false, false
+		}
+		first[r] = true
+		return first, false, true
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], re.Rune[i+1]
+			if hi >= 128 {
+				return first, false, false
+			}
+			for r := lo; r <= hi; r++ {
+				first[r] = true
+			}
+		}
+		return first, false, true
+	case syntax.OpCapture:
+		return firstBytes(re.Sub[0])
+	case syntax.OpStar, syntax.OpQuest, syntax.OpPlus, syntax.OpRepeat:
+		first, nullable, ok = firstBytes(re.Sub[0])
+		return first, nullable || re.Op == syntax.OpStar || re.Op == syntax.OpQuest ||
+			re.Op == syntax.OpRepeat && re.Min == 0, ok
+	case syntax.OpConcat:
+		nullable = true
+		for _, sub := range re.Sub {
+			f, n, ok := firstBytes(sub)
+			if !ok {
+				return first, false, false
+			}
+			if nullable {
+				for i, b := range f {
+					first[i] = first[i] || b
+				}
+			}
+			nullable = nullable && n
+		}
+		return first, nullable, true
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			f, n, ok := firstBytes(sub)
+			if !ok {
+				return first, false, false
+			}
+			for i, b := range f {
+				first[i] = first[i] || b
+			}
+			nullable = nullable || n
+		}
+		return first, nullable, true
+	}
+	return first, false, false
 }
 
 // regionTypes holds one region's compiled patterns.
