@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -317,6 +318,9 @@ func TestReplicasBehindNginx(t *testing.T) {
 	dir := t.TempDir()
 	w := newWriter(t, dir)
 	w.hashes = denseHashes(buckets, 120, 7)
+	// Bucket 00100: 12 rows, a body under pwndex's 1 KiB threshold for
+	// stored copies, which nginx must compress itself (checkCache).
+	w.hashes = append(w.hashes, denseHashes(0x101, 12, 8)[0x100*12:]...)
 	bb, err := w.ix.NewBaseBuilder(index.KindSHA1, index.BuildOptions{SourceID: "base", Sorted: true, Compress: true, ExpectedKeys: len(w.hashes)})
 	if err != nil {
 		t.Fatal(err)
@@ -566,6 +570,29 @@ func checkCache(t *testing.T, cache, writer, key, keyed string) {
 	}
 	if r := mustGet(t, cache, "/range/00003", "Accept-Encoding", "br;q=0, gzip"); r.h.Get("Content-Encoding") != "gzip" || status(r) == "HIT" {
 		t.Fatalf("br;q=0 got %q from %q", r.h.Get("Content-Encoding"), status(r))
+	}
+	// A body pwndex serves uncompressed (no stored copy) is gzipped by
+	// nginx for a client that accepts gzip; the bytes are the writer's.
+	small := mustGet(t, writer, "/range/00100", "Accept-Encoding", "gzip")
+	if small.status != 200 || small.h.Get("Content-Encoding") != "" || len(small.body) < 256 {
+		t.Fatalf("writer's small bucket: %d %q, %d bytes", small.status, small.h.Get("Content-Encoding"), len(small.body))
+	}
+	for range 2 {
+		r := mustGet(t, cache, "/range/00100", "Accept-Encoding", "gzip")
+		if r.status != 200 || r.h.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("small bucket through nginx: %d %q", r.status, r.h.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(plain, small.body) {
+			t.Fatalf("small bucket gunzipped through nginx differs from the writer's body (%v)", err)
+		}
+	}
+	if r := mustGet(t, cache, "/range/00100", "Accept-Encoding", "identity"); r.h.Get("Content-Encoding") != "" || !bytes.Equal(r.body, small.body) {
+		t.Fatalf("identity through nginx: %q", r.h.Get("Content-Encoding"))
 	}
 	// No cached 4xx.
 	for i := range 3 {
