@@ -68,12 +68,15 @@ type PrivateKind struct {
 
 // PrivateKeyResponse is the JSON answer of GET /v1/private/key.
 type PrivateKeyResponse struct {
-	Suite      string                 `json:"suite"` // "P256-SHA256"
-	Mode       string                 `json:"mode"`  // "verifiable"
-	KeyID      string                 `json:"keyID"`
-	PublicKey  string                 `json:"publicKey"` // base64 compressed point
-	ValueBytes int                    `json:"valueBytes"`
-	MaxBatch   int                    `json:"maxBatch"`
+	Suite      string `json:"suite"` // "P256-SHA256"
+	Mode       string `json:"mode"`  // "verifiable"
+	KeyID      string `json:"keyID"`
+	PublicKey  string `json:"publicKey"` // base64 compressed point
+	ValueBytes int    `json:"valueBytes"`
+	MaxBatch   int    `json:"maxBatch"`
+	// MaxBuckets bounds the buckets of one binary request
+	// (private_binary.go); its presence announces the binary format.
+	MaxBuckets int                    `json:"maxBuckets"`
 	Kinds      map[string]PrivateKind `json:"kinds"`
 }
 
@@ -133,7 +136,7 @@ func (s *Server) servePrivateKey(ctx *fasthttp.RequestCtx) {
 	}
 	resp := PrivateKeyResponse{Suite: info.Suite, Mode: "verifiable", KeyID: info.KeyID,
 		PublicKey: base64.StdEncoding.EncodeToString(info.PublicKey), ValueBytes: index.PrivateValueLen,
-		MaxBatch: MaxPrivateBatch, Kinds: map[string]PrivateKind{}}
+		MaxBatch: MaxPrivateBatch, MaxBuckets: MaxPrivateBuckets, Kinds: map[string]PrivateKind{}}
 	for _, k := range index.PrivateKinds {
 		resp.Kinds[k.String()] = PrivateKind{PrefixBits: info.Bits[k], Records: info.Records[k]}
 	}
@@ -177,10 +180,28 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 		bodyFailed(ctx, err, jsonError)
 		return
 	}
-	pr, elems, err := ParsePrivateRequest(body)
-	if err != nil {
-		jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
-		return
+	// The body's Content-Type selects JSON or the binary format
+	// (private_binary.go); the answer has the same format.
+	bin := isPrivateBinary(ctx.Request.Header.ContentType())
+	var (
+		prefixes []uint32
+		bits     int
+		elems    [][]byte
+	)
+	if bin {
+		br, err := ParsePrivateBinary(body)
+		if err != nil {
+			jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		prefixes, bits, elems = br.Prefixes, br.PrefixBits, br.Elements
+	} else {
+		pr, el, err := ParsePrivateRequest(body)
+		if err != nil {
+			jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		prefixes, bits, elems = []uint32{pr.Prefix}, pr.PrefixBits, el
 	}
 	// authorize took one token; every further evaluation takes one more.
 	rate := s.keyRate(&key)
@@ -193,9 +214,13 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 			return
 		}
 	}
-	ans, err := s.ix.PrivateEvaluate(kind, pr.Prefix, pr.PrefixBits, elems)
+	ans, err := s.ix.PrivateEvaluateBuckets(kind, prefixes, bits, elems)
 	if err != nil {
 		s.privateError(ctx, err)
+		return
+	}
+	if bin {
+		s.privateBinaryAnswer(ctx, &key, &ans)
 		return
 	}
 	resp := PrivateResponse{KeyID: ans.KeyID, PrefixBits: ans.Bits,
@@ -226,6 +251,41 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 	}
 	b, _ := json.Marshal(resp)
 	ctx.Response.Header.SetContentTypeBytes(vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.SetBodyRaw(b)
+}
+
+// privateBinaryAnswer writes ans in the binary format, hiding sensitive
+// breaches from keys without that scope as the JSON answer does.
+func (s *Server) privateBinaryAnswer(ctx *fasthttp.RequestCtx, key *index.APIKey, ans *index.PrivateAnswer) {
+	sn := s.cache.Load()
+	sensitive := key.HasScope(ScopeSensitive)
+	names := map[index.BreachID]string{}
+	buckets := make([][]PrivateBinaryEntry, len(ans.Buckets))
+	for i, b := range ans.Buckets {
+		for _, e := range b {
+			var ids []index.BreachID
+			for _, id := range e.Breaches {
+				q, known := sn.names[id]
+				if !known || (sn.sensitive[id] && !sensitive) {
+					continue
+				}
+				if _, done := names[id]; !done {
+					names[id], _ = strconv.Unquote(string(q))
+				}
+				ids = append(ids, id)
+			}
+			if len(ids) > 0 {
+				buckets[i] = append(buckets[i], PrivateBinaryEntry{e.Value, ids})
+			}
+		}
+	}
+	b, err := appendPrivateBinary(nil, ans, buckets, names)
+	if err != nil {
+		s.privateError(ctx, err)
+		return
+	}
+	ctx.Response.Header.SetContentTypeBytes(vOctetStream)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	ctx.Response.SetBodyRaw(b)
 }

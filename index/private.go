@@ -404,7 +404,10 @@ type PrivateAnswer struct {
 	Evaluated [][]byte // compressed points, in request order
 	Proof     []byte   // the DLEQ proof, c || s (64 bytes)
 	Bits      int
-	Bucket    []PrivateEntry
+	Bucket    []PrivateEntry // the bucket of the first prefix
+	// Buckets holds the bucket of each prefix, in order
+	// (PrivateEvaluateBuckets); Buckets[0] is Bucket.
+	Buckets [][]PrivateEntry
 }
 
 // ErrBadElement is returned by PrivateEvaluate for a blinded element that
@@ -417,6 +420,18 @@ var ErrBadElement = errors.New("index: blinded element is not a compressed P-256
 // publishes; a wrong one is a *PrefixError, a bad element ErrBadElement.
 // An empty batch returns the bucket alone.
 func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]byte) (PrivateAnswer, error) {
+	return ix.PrivateEvaluateBuckets(k, []uint32{prefix}, bits, blinded)
+}
+
+// PrivateEvaluateBuckets is PrivateEvaluate for the elements of several
+// buckets at once: one DLEQ proof covers the whole batch, so its cost
+// (two scalar multiplications and a composite) is shared by every
+// element, and the answer carries the bucket of each prefix
+// (PrivateAnswer.Buckets, in order; a prefix may repeat).
+func (ix *Index) PrivateEvaluateBuckets(k Kind, prefixes []uint32, bits int, blinded [][]byte) (PrivateAnswer, error) {
+	if len(prefixes) == 0 {
+		return PrivateAnswer{}, errors.New("index: private lookup without a bucket")
+	}
 	ps, err := ix.privateState()
 	if err != nil {
 		return PrivateAnswer{}, err
@@ -429,8 +444,13 @@ func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]by
 		}
 		s = &privSet{kind: k}
 	}
-	if bits != s.bits || (bits < 32 && prefix>>bits != 0) {
+	if bits != s.bits {
 		return PrivateAnswer{}, &PrefixError{Want: s.bits}
+	}
+	for _, prefix := range prefixes {
+		if bits < 32 && prefix>>bits != 0 {
+			return PrivateAnswer{}, &PrefixError{Want: s.bits}
+		}
 	}
 	ans := PrivateAnswer{KeyID: ps.kf.KeyID, Bits: s.bits}
 	if len(blinded) > 0 {
@@ -442,10 +462,16 @@ func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]by
 			return PrivateAnswer{}, fmt.Errorf("index: OPRF evaluation: %w", err)
 		}
 	}
+	ans.Buckets = make([][]PrivateEntry, len(prefixes))
 	if s.data != nil {
-		ans.Bucket, err = s.entries(prefix)
+		for i, prefix := range prefixes {
+			if ans.Buckets[i], err = s.entries(prefix); err != nil {
+				return PrivateAnswer{}, err
+			}
+		}
 	}
-	return ans, err
+	ans.Bucket = ans.Buckets[0]
+	return ans, nil
 }
 
 // PrefixError reports a private lookup prefix of the wrong bit length.
