@@ -38,6 +38,9 @@ type Private struct {
 	Requests atomic.Int64
 	// Bytes counts request and response body bytes.
 	Bytes atomic.Int64
+	// JSON, set before the first lookup, sends JSON bodies of one bucket
+	// even to a server with the binary format (benchmarks compare them).
+	JSON bool
 }
 
 // privateKeyInfo is the part of GET /v1/private/key the client uses.
@@ -127,6 +130,9 @@ func (p *Private) init(ctx context.Context) error {
 		}
 		if p.info.MaxBatch <= 0 {
 			p.info.MaxBatch = 1
+		}
+		if p.JSON {
+			p.info.MaxBuckets = 0
 		}
 	})
 	return p.err
