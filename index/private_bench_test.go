@@ -60,6 +60,16 @@ func BenchmarkFullEvaluateSteps(b *testing.B) {
 			p.ScalarMult(p, k)
 		}
 	})
+	// The same multiplication in variable time over nistec's exported
+	// Add and Double (the MSM with one point, width-5 NAF): what a
+	// precomputed recoding of the fixed key could at best give.
+	b.Run("wnafExported", func(b *testing.B) {
+		ks := [][32]byte{[32]byte(k)}
+		pts := []*nistec.P256Point{p}
+		for i := 0; i < b.N; i++ {
+			multiScalarMult(pts, ks)
+		}
+	})
 	b.Run("compress", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			p.BytesCompressed()
