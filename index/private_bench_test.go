@@ -67,7 +67,7 @@ func BenchmarkFullEvaluateSteps(b *testing.B) {
 		ks := [][32]byte{[32]byte(k)}
 		pts := []*nistec.P256Point{p}
 		for i := 0; i < b.N; i++ {
-			multiScalarMult(pts, ks)
+			straus(pts, ks)
 		}
 	})
 	b.Run("compress", func(b *testing.B) {

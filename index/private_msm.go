@@ -74,8 +74,22 @@ func wnaf(s *[32]byte, out *[msmDigits]int8) int {
 
 // multiScalarMult returns Σ scalars[i]·points[i] (scalars big-endian, 32
 // bytes, any value: the result is as if reduced modulo the group order).
-// Variable time: public inputs only. The points are not modified.
+// Variable time: public inputs only. The points are not modified. One
+// point goes to nistec's ScalarMult, which is faster than Straus with a
+// single point (its additions are internal, cheaper than the exported
+// Add, which also computes a doubling).
 func multiScalarMult(points []*nistec.P256Point, scalars [][32]byte) *nistec.P256Point {
+	if len(points) == 1 {
+		p, err := nistec.NewP256Point().ScalarMult(points[0], scalars[0][:])
+		if err == nil { // it fails only for a scalar that is not 32 bytes
+			return p
+		}
+	}
+	return straus(points, scalars)
+}
+
+// straus is multiScalarMult by Straus's method, for any number of points.
+func straus(points []*nistec.P256Point, scalars [][32]byte) *nistec.P256Point {
 	tables := make([][1 << (msmWindow - 2)]nistec.P256Point, len(points))
 	nafs := make([][msmDigits]int8, len(points))
 	top := 0

@@ -11,6 +11,7 @@ import (
 )
 
 // TestMultiScalarMult checks the variable-time multi-scalar multiplication
+// (Straus's method itself, for every size, and multiScalarMult)
 // against the sum of nistec's separate constant-time ScalarMults, on random
 // inputs and on the edge cases: zero scalars, the identity point, repeated
 // points, a point and its negation, scalars 1, n-1, n, 2^256-1 and
@@ -95,8 +96,11 @@ func TestMultiScalarMult(t *testing.T) {
 				}
 				want.Add(want, sp)
 			}
-			got := multiScalarMult(c.points, c.scalars)
+			got := straus(c.points, c.scalars)
 			if got.Equal(want) != 1 {
+				t.Fatalf("Straus %x, want %x", got.Bytes(), want.Bytes())
+			}
+			if got := multiScalarMult(c.points, c.scalars); got.Equal(want) != 1 {
 				t.Fatalf("MSM %x, want %x", got.Bytes(), want.Bytes())
 			}
 			for i, pt := range c.points {
