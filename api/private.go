@@ -203,11 +203,17 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 		}
 		prefixes, bits, elems = []uint32{pr.Prefix}, pr.PrefixBits, el
 	}
-	// authorize took one token; every further evaluation takes one more.
+	// authorize took one token; the further evaluations take one each,
+	// all at once or none (allowN), so that a client told to wait
+	// Retry-After then finds the whole batch's tokens.
 	rate := s.keyRate(&key)
-	now := time.Now()
-	for range len(elems) - 1 {
-		if wait, ok := s.limiter.allow(key.Name, rate, now); !ok {
+	if n := len(elems) - 1; n > 0 {
+		wait, ok, never := s.limiter.allowN(key.Name, rate, n, time.Now())
+		if never {
+			jsonError(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("A batch of %d evaluations is more than this key's %d a minute: send smaller batches.", n+1, rate))
+			return
+		}
+		if !ok {
 			secs := max(1, int(math.Ceil(wait.Seconds())))
 			ctx.Response.Header.SetCanonical(hRetryAfter, []byte(strconv.Itoa(secs)))
 			jsonError(ctx, fasthttp.StatusTooManyRequests, "Rate limit is exceeded (one token per evaluation). Try again in "+strconv.Itoa(secs)+" seconds.")
@@ -303,4 +309,32 @@ func (s *Server) privateError(ctx *fasthttp.RequestCtx, err error) {
 		s.opts.Logger.Error("api: private lookup failed", "err", err)
 		jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
 	}
+}
+
+// allowN takes n tokens from name's bucket at once, or none (the weighted
+// cost of a private lookup; allow takes one). When fewer are left it
+// returns how long until n are; never reports an n above the bucket's
+// capacity (perMinute), which no wait can satisfy.
+func (l *rateLimiter) allowN(name string, perMinute, n int, now time.Time) (wait time.Duration, ok, never bool) {
+	capacity := float64(perMinute)
+	if float64(n) > capacity {
+		return 0, false, true
+	}
+	perSec := capacity / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[name]
+	if b == nil {
+		b = &bucket{tokens: capacity, last: now}
+		l.buckets[name] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(capacity, b.tokens+el*perSec)
+		b.last = now
+	}
+	if b.tokens >= float64(n) {
+		b.tokens -= float64(n)
+		return 0, true, false
+	}
+	return time.Duration((float64(n) - b.tokens) / perSec * float64(time.Second)), false, false
 }

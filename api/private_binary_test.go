@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/cloudflare/circl/oprf"
@@ -230,8 +231,23 @@ func TestPrivateBinaryBadRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	newKey := func(rate int) string {
+		k, err := f.ix.CreateAPIKey(index.APIKey{Name: "binary-" + hex.EncodeToString(must(randomBytes(4))), Scopes: []string{ScopeRange}, RatePerMinute: rate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	small, perSecond := newKey(5), newKey(60)
 	_, base := serveIndex(t, f.ix, Options{})
 	good := must(oprf.SuiteP256.Group().HashToElement([]byte("x"), []byte("test")).MarshalBinaryCompress())
+	batch := func(n int) [][][]byte {
+		g := make([][]byte, n)
+		for i := range g {
+			g[i] = good
+		}
+		return [][][]byte{g}
+	}
 	offCurve := append([]byte{0x02}, bytes.Repeat([]byte{0xff}, 32)...)
 	uncompressed := must(oprf.SuiteP256.Group().HashToElement([]byte("x"), []byte("test")).MarshalBinary())
 	one := [][][]byte{{good}}
@@ -275,6 +291,9 @@ func TestPrivateBinaryBadRequests(t *testing.T) {
 		// one is refused (one token per evaluation, not per request).
 		{"rate: 5 evaluations in 2 buckets on a 5/min key", binRequest(2, []uint32{1, 2}, [][][]byte{{good, good, good}, {good, good}}), slow, 200},
 		{"rate: a 6th evaluation", ok, slow, 429},
+		// A batch beyond the key's whole budget can never pass: 400, not
+		// a 429 the client would retry forever.
+		{"rate: 7 evaluations on a 5/min key", binRequest(2, []uint32{1}, batch(7)), small, 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := []string{"Content-Type: application/octet-stream"}
@@ -286,6 +305,22 @@ func TestPrivateBinaryBadRequests(t *testing.T) {
 				t.Fatalf("status %d (%.200s), want %d", resp.StatusCode, body, tc.want)
 			}
 		})
+	}
+
+	// Tokens are taken per batch, all or none, and Retry-After covers the
+	// whole batch: 50 of 60 tokens spent, a batch of 21 needs 11 more
+	// (the request's first token is taken first), 11 s at 1 a second.
+	hs := []string{"Content-Type: application/octet-stream", "hibp-api-key: " + perSecond}
+	if resp, body := post(t, base+"/v1/private/email", binRequest(2, []uint32{1}, batch(50)), hs...); resp.StatusCode != 200 {
+		t.Fatalf("50 evaluations on a 60/min key: %d %.200s", resp.StatusCode, body)
+	}
+	resp, body := post(t, base+"/v1/private/email", binRequest(2, []uint32{1}, batch(21)), hs...)
+	if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != 429 || ra < 10 || ra > 12 {
+		t.Fatalf("21 more evaluations: %d, Retry-After %q (want 429, 10-12 s): %.200s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	// The refused batch took no token but the request's own: 9 are left.
+	if resp, body := post(t, base+"/v1/private/email", binRequest(2, []uint32{1}, batch(8)), hs...); resp.StatusCode != 200 {
+		t.Fatalf("8 evaluations after the refusal: %d %.200s", resp.StatusCode, body)
 	}
 }
 
