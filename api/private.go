@@ -269,8 +269,11 @@ func (s *Server) privateBinaryAnswer(ctx *fasthttp.RequestCtx, key *index.APIKey
 	names := map[index.BreachID]string{}
 	buckets := make([][]PrivateBinaryEntry, len(ans.Buckets))
 	for i, b := range ans.Buckets {
+		buckets[i] = make([]PrivateBinaryEntry, 0, len(b))
 		for _, e := range b {
-			var ids []index.BreachID
+			// The visible IDs, filtered in place: the entry's slice is
+			// this answer's own (PrivateEvaluateBuckets decodes afresh).
+			ids := e.Breaches[:0]
 			for _, id := range e.Breaches {
 				q, known := sn.names[id]
 				if !known || (sn.sensitive[id] && !sensitive) {

@@ -353,3 +353,83 @@ func FuzzParsePrivateBinary(f *testing.F) {
 		}
 	})
 }
+
+// binLookup looks one OPRF input up in the binary format (circl client)
+// and returns its breach names, sorted (nil when absent).
+func (pc *privClient) binLookup(kind string, input []byte) []string {
+	t := pc.t.(*testing.T)
+	t.Helper()
+	fd, req, err := pc.c.Blind([][]byte{input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bits := pc.info.Kinds[kind].PrefixBits
+	sum := sha256.Sum256(input)
+	prefix := uint32(0)
+	if bits > 0 {
+		prefix = binary.BigEndian.Uint32(sum[:4]) >> (32 - bits)
+	}
+	el := must(req.Elements[0].MarshalBinaryCompress())
+	resp, body := post(t, pc.base+"/v1/private/"+kind, binRequest(bits, []uint32{prefix}, [][][]byte{{el}}),
+		"hibp-api-key: "+pc.key, "Content-Type: application/octet-stream")
+	if resp.StatusCode != 200 {
+		t.Fatalf("binary lookup: %d %.200s", resp.StatusCode, body)
+	}
+	a := readBinAnswer(t, body)
+	g := oprf.SuiteP256.Group()
+	e := g.NewElement()
+	if err := e.UnmarshalBinary(a.evals[0]); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := pc.c.Finalize(fd, &oprf.Evaluation{Elements: []oprf.Evaluated{e}, Proof: newProof(t, a.proof)})
+	if err != nil {
+		t.Fatalf("finalize: %v", err)
+	}
+	ids, ok := a.buckets[0][string(outs[0][:index.PrivateValueLen])]
+	if !ok {
+		return nil
+	}
+	var names []string
+	for _, id := range ids {
+		n, ok := a.names[id]
+		if !ok {
+			t.Fatalf("breach ID %d not named", id)
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TestPrivateSensitive: a sensitive breach is listed only for keys with
+// the sensitive scope, in JSON and in binary answers; an address only in
+// it is not found without that scope, and one also in public breaches is
+// found with those alone.
+func TestPrivateSensitive(t *testing.T) {
+	f := getPrivateFixture(t)
+	_, base := serveIndex(t, f.ix, Options{})
+	plain, sens := newPrivClient(t, base, f.key), newPrivClient(t, base, f.sensitiveKey)
+	for addr, all := range f.sensitive {
+		h := sha1.Sum([]byte(addr))
+		var public []string
+		for _, b := range all {
+			if b != "Breach3" {
+				public = append(public, b)
+			}
+		}
+		for _, tc := range []struct {
+			name string
+			got  []string
+			want []string
+		}{
+			{"JSON, sensitive key", sens.lookup("email", h[:]), all},
+			{"binary, sensitive key", sens.binLookup("email", h[:]), all},
+			{"JSON, plain key", plain.lookup("email", h[:]), public},
+			{"binary, plain key", plain.binLookup("email", h[:]), public},
+		} {
+			if !slices.Equal(tc.got, tc.want) {
+				t.Errorf("%s: %s: %v, want %v", addr, tc.name, tc.got, tc.want)
+			}
+		}
+	}
+}

@@ -486,6 +486,9 @@ func (s *privSet) entries(b uint32) ([]PrivateEntry, error) {
 	hi := binary.LittleEndian.Uint64(s.offsets[8*b+8:])
 	body := s.body[lo:hi]
 	var out []PrivateEntry
+	// One backing array for the bucket's breach IDs (each entry's slice
+	// is capped, so an append to one never spills into the next).
+	all := make([]BreachID, 0, len(body)/PrivateValueLen+8)
 	for len(body) > 0 {
 		if len(body) < PrivateValueLen {
 			return nil, errors.New("index: corrupt private artefact")
@@ -493,10 +496,12 @@ func (s *privSet) entries(b uint32) ([]PrivateEntry, error) {
 		var e PrivateEntry
 		copy(e.Value[:], body)
 		var err error
-		e.Breaches, body, err = decodeIDs(nil, body[PrivateValueLen:])
+		start := len(all)
+		all, body, err = decodeIDs(all, body[PrivateValueLen:])
 		if err != nil {
 			return nil, fmt.Errorf("index: corrupt private artefact: %w", err)
 		}
+		e.Breaches = all[start:len(all):len(all)]
 		out = append(out, e)
 	}
 	return out, nil

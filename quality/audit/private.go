@@ -354,12 +354,17 @@ func (p *Private) lookupBinary(ctx context.Context, k index.Kind, buckets []uint
 	vb := p.info.ValueBytes
 	e = 0
 	for gi, g := range groups {
-		vals := map[string][]uint32{}
-		for _, en := range ans.buckets[gi] {
-			vals[string(en.value)] = en.ids
-		}
 		for _, j := range g {
-			ids, ok := vals[string(outs[e][:vb])]
+			// A group holds one or a few outputs: a scan of the bucket
+			// is cheaper than indexing it.
+			var ids []uint32
+			ok := false
+			for _, en := range ans.buckets[gi] {
+				if bytes.Equal(en.value, outs[e][:vb]) {
+					ids, ok = en.ids, true
+					break
+				}
+			}
 			e++
 			if !ok {
 				continue
@@ -446,6 +451,7 @@ func decodePrivateBinary(b []byte, vb int) (privateBinaryAnswer, error) {
 			return a, short
 		}
 		entries := make([]privateBinaryEntry, cnt)
+		all := make([]uint32, 0, cnt+cnt/2) // the bucket's IDs, one backing array
 		for i := range entries {
 			if len(b) < vb {
 				return a, short
@@ -458,8 +464,8 @@ func decodePrivateBinary(b []byte, vb int) (privateBinaryAnswer, error) {
 			if k > uint64(len(b)) {
 				return a, short
 			}
-			entries[i].ids = make([]uint32, k)
-			for j := range entries[i].ids {
+			start := len(all)
+			for range k {
 				id, err := uv()
 				if err != nil {
 					return a, err
@@ -467,8 +473,9 @@ func decodePrivateBinary(b []byte, vb int) (privateBinaryAnswer, error) {
 				if id > 1<<32-1 {
 					return a, errors.New("breach ID out of range")
 				}
-				entries[i].ids[j] = uint32(id)
+				all = append(all, uint32(id))
 			}
+			entries[i].ids = all[start:len(all):len(all)]
 		}
 		a.buckets = append(a.buckets, entries)
 	}
