@@ -68,12 +68,15 @@ type PrivateKind struct {
 
 // PrivateKeyResponse is the JSON answer of GET /v1/private/key.
 type PrivateKeyResponse struct {
-	Suite      string                 `json:"suite"` // "P256-SHA256"
-	Mode       string                 `json:"mode"`  // "verifiable"
-	KeyID      string                 `json:"keyID"`
-	PublicKey  string                 `json:"publicKey"` // base64 compressed point
-	ValueBytes int                    `json:"valueBytes"`
-	MaxBatch   int                    `json:"maxBatch"`
+	Suite      string `json:"suite"` // "P256-SHA256"
+	Mode       string `json:"mode"`  // "verifiable"
+	KeyID      string `json:"keyID"`
+	PublicKey  string `json:"publicKey"` // base64 compressed point
+	ValueBytes int    `json:"valueBytes"`
+	MaxBatch   int    `json:"maxBatch"`
+	// MaxBuckets bounds the buckets of one binary request
+	// (private_binary.go); its presence announces the binary format.
+	MaxBuckets int                    `json:"maxBuckets"`
 	Kinds      map[string]PrivateKind `json:"kinds"`
 }
 
@@ -133,7 +136,7 @@ func (s *Server) servePrivateKey(ctx *fasthttp.RequestCtx) {
 	}
 	resp := PrivateKeyResponse{Suite: info.Suite, Mode: "verifiable", KeyID: info.KeyID,
 		PublicKey: base64.StdEncoding.EncodeToString(info.PublicKey), ValueBytes: index.PrivateValueLen,
-		MaxBatch: MaxPrivateBatch, Kinds: map[string]PrivateKind{}}
+		MaxBatch: MaxPrivateBatch, MaxBuckets: MaxPrivateBuckets, Kinds: map[string]PrivateKind{}}
 	for _, k := range index.PrivateKinds {
 		resp.Kinds[k.String()] = PrivateKind{PrefixBits: info.Bits[k], Records: info.Records[k]}
 	}
@@ -177,25 +180,53 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 		bodyFailed(ctx, err, jsonError)
 		return
 	}
-	pr, elems, err := ParsePrivateRequest(body)
-	if err != nil {
-		jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
-		return
+	// The body's Content-Type selects JSON or the binary format
+	// (private_binary.go); the answer has the same format.
+	bin := isPrivateBinary(ctx.Request.Header.ContentType())
+	var (
+		prefixes []uint32
+		bits     int
+		elems    [][]byte
+	)
+	if bin {
+		br, err := ParsePrivateBinary(body)
+		if err != nil {
+			jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		prefixes, bits, elems = br.Prefixes, br.PrefixBits, br.Elements
+	} else {
+		pr, el, err := ParsePrivateRequest(body)
+		if err != nil {
+			jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		prefixes, bits, elems = []uint32{pr.Prefix}, pr.PrefixBits, el
 	}
-	// authorize took one token; every further evaluation takes one more.
+	// authorize took one token; the further evaluations take one each,
+	// all at once or none (allowN), so that a client told to wait
+	// Retry-After then finds the whole batch's tokens.
 	rate := s.keyRate(&key)
-	now := time.Now()
-	for range len(elems) - 1 {
-		if wait, ok := s.limiter.allow(key.Name, rate, now); !ok {
+	if n := len(elems) - 1; n > 0 {
+		wait, ok, never := s.limiter.allowN(key.Name, rate, n, time.Now())
+		if never {
+			jsonError(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("A batch of %d evaluations is more than this key's %d a minute: send smaller batches.", n+1, rate))
+			return
+		}
+		if !ok {
 			secs := max(1, int(math.Ceil(wait.Seconds())))
 			ctx.Response.Header.SetCanonical(hRetryAfter, []byte(strconv.Itoa(secs)))
 			jsonError(ctx, fasthttp.StatusTooManyRequests, "Rate limit is exceeded (one token per evaluation). Try again in "+strconv.Itoa(secs)+" seconds.")
 			return
 		}
 	}
-	ans, err := s.ix.PrivateEvaluate(kind, pr.Prefix, pr.PrefixBits, elems)
+	ans, err := s.ix.PrivateEvaluateBuckets(kind, prefixes, bits, elems)
 	if err != nil {
 		s.privateError(ctx, err)
+		return
+	}
+	if bin {
+		s.privateBinaryAnswer(ctx, &key, &ans)
 		return
 	}
 	resp := PrivateResponse{KeyID: ans.KeyID, PrefixBits: ans.Bits,
@@ -230,6 +261,44 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 	ctx.Response.SetBodyRaw(b)
 }
 
+// privateBinaryAnswer writes ans in the binary format, hiding sensitive
+// breaches from keys without that scope as the JSON answer does.
+func (s *Server) privateBinaryAnswer(ctx *fasthttp.RequestCtx, key *index.APIKey, ans *index.PrivateAnswer) {
+	sn := s.cache.Load()
+	sensitive := key.HasScope(ScopeSensitive)
+	names := map[index.BreachID]string{}
+	buckets := make([][]PrivateBinaryEntry, len(ans.Buckets))
+	for i, b := range ans.Buckets {
+		buckets[i] = make([]PrivateBinaryEntry, 0, len(b))
+		for _, e := range b {
+			// The visible IDs, filtered in place: the entry's slice is
+			// this answer's own (PrivateEvaluateBuckets decodes afresh).
+			ids := e.Breaches[:0]
+			for _, id := range e.Breaches {
+				q, known := sn.names[id]
+				if !known || (sn.sensitive[id] && !sensitive) {
+					continue
+				}
+				if _, done := names[id]; !done {
+					names[id], _ = strconv.Unquote(string(q))
+				}
+				ids = append(ids, id)
+			}
+			if len(ids) > 0 {
+				buckets[i] = append(buckets[i], PrivateBinaryEntry{e.Value, ids})
+			}
+		}
+	}
+	b, err := appendPrivateBinary(nil, ans, buckets, names)
+	if err != nil {
+		s.privateError(ctx, err)
+		return
+	}
+	ctx.Response.Header.SetContentTypeBytes(vOctetStream)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.SetBodyRaw(b)
+}
+
 func (s *Server) privateError(ctx *fasthttp.RequestCtx, err error) {
 	var pe *index.PrefixError
 	switch {
@@ -243,4 +312,32 @@ func (s *Server) privateError(ctx *fasthttp.RequestCtx, err error) {
 		s.opts.Logger.Error("api: private lookup failed", "err", err)
 		jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
 	}
+}
+
+// allowN takes n tokens from name's bucket at once, or none (the weighted
+// cost of a private lookup; allow takes one). When fewer are left it
+// returns how long until n are; never reports an n above the bucket's
+// capacity (perMinute), which no wait can satisfy.
+func (l *rateLimiter) allowN(name string, perMinute, n int, now time.Time) (wait time.Duration, ok, never bool) {
+	capacity := float64(perMinute)
+	if float64(n) > capacity {
+		return 0, false, true
+	}
+	perSec := capacity / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[name]
+	if b == nil {
+		b = &bucket{tokens: capacity, last: now}
+		l.buckets[name] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(capacity, b.tokens+el*perSec)
+		b.last = now
+	}
+	if b.tokens >= float64(n) {
+		b.tokens -= float64(n)
+		return 0, true, false
+	}
+	return time.Duration((float64(n) - b.tokens) / perSec * float64(time.Second)), false, false
 }

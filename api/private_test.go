@@ -37,6 +37,10 @@ type privFixture struct {
 	ctlEmails  []string
 	ctlCreds   [][2]string
 	fillerSize int
+	// Breach3 is sensitive: sensitive lists its e-mail addresses (with
+	// every breach they are in), shown only to keys with that scope.
+	sensitive    map[string][]string
+	sensitiveKey string // scopes range and sensitive
 }
 
 var (
@@ -80,14 +84,19 @@ func buildPrivateFixture(dir string) (*privFixture, error) {
 		ctlEmails:  []string{"carol@example.com", "alice@example.co", "bob@example.org."},
 		ctlCreds:   [][2]string{{"alice@example.com", "hunter3"}, {"bob@example.org", "hunter2"}, {"carol@example.com", "hunter2"}},
 		fillerSize: 1100,
+		sensitive: map[string][]string{
+			"alice@example.com":   {"Breach1", "Breach2", "Breach3"}, // also in public breaches
+			"dora@example.com":    {"Breach3"},                       // only in the sensitive one
+			"eve+tag@example.com": {"Breach3"},
+		},
 	}
 	ix, err := index.Open(index.Options{Dir: dir})
 	if err != nil {
 		return nil, err
 	}
 	f.ix = ix
-	for _, name := range []string{"Breach1", "Breach2"} {
-		b, err := ix.NewBreachBuilder(index.Breach{Name: name, Title: name, BreachDate: "2020-01-01"}, index.BuildOptions{SourceID: name})
+	for _, name := range []string{"Breach1", "Breach2", "Breach3"} {
+		b, err := ix.NewBreachBuilder(index.Breach{Name: name, Title: name, BreachDate: "2020-01-01", IsSensitive: name == "Breach3"}, index.BuildOptions{SourceID: name})
 		if err != nil {
 			return nil, err
 		}
@@ -111,6 +120,11 @@ func buildPrivateFixture(dir string) (*privFixture, error) {
 				add(index.KindCredential, credHash(c[0], c[1]))
 			}
 		}
+		if name == "Breach3" {
+			for e := range f.sensitive {
+				add(index.KindEmail, index.Hash(sha1.Sum([]byte(e))))
+			}
+		}
 		if name == "Breach1" { // fill the e-mail kind past one bucket
 			for i := range f.fillerSize {
 				add(index.KindEmail, index.Hash(sha1.Sum(fmt.Appendf(nil, "filler%d@example.net", i))))
@@ -130,6 +144,9 @@ func buildPrivateFixture(dir string) (*privFixture, error) {
 		return nil, err
 	}
 	if f.auditor, err = ix.CreateAPIKey(index.APIKey{Name: "auditor", Scopes: []string{ScopeAudit}, RatePerMinute: 1000}); err != nil {
+		return nil, err
+	}
+	if f.sensitiveKey, err = ix.CreateAPIKey(index.APIKey{Name: "private-sensitive", Scopes: []string{ScopeRange, ScopeSensitive}, RatePerMinute: 1_000_000}); err != nil {
 		return nil, err
 	}
 	if f.slow, err = ix.CreateAPIKey(index.APIKey{Name: "slow", Scopes: []string{ScopeRange}, RatePerMinute: 5}); err != nil {
@@ -358,7 +375,7 @@ func TestPrivateKeyEndpoint(t *testing.T) {
 	}
 	pk, _ := base64.StdEncoding.DecodeString(k.PublicKey)
 	id := sha256.Sum256(pk)
-	if k.Mode != "verifiable" || len(pk) != 33 || fmt.Sprintf("%x", id[:8]) != k.KeyID || k.Kinds["email"].Records != uint64(len(f.emails)+f.fillerSize) {
+	if k.Mode != "verifiable" || len(pk) != 33 || fmt.Sprintf("%x", id[:8]) != k.KeyID || k.Kinds["email"].Records != uint64(len(f.emails)+f.fillerSize+2) {
 		t.Fatalf("key answer %s", body)
 	}
 }

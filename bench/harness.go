@@ -36,6 +36,11 @@ type Config struct {
 	Exe      string         // pwndex binary for child processes; "" runs in-process
 	Pin      bool           // pin server and load children to their own cores
 	Command  CommandFunc    // runs vet and audit in-process when Exe is ""
+
+	// PrivatePeople, if set, gives the private benchmark its own index of
+	// a dump of that many people (1.3 identifiers each) for its audit
+	// rows, instead of the audit benchmark's index.
+	PrivatePeople int
 }
 
 // Defaults fills the zero sizes of c with the full or (c.Quick) quick defaults.
@@ -124,6 +129,7 @@ func Run(ctx context.Context, c Config) ([]Row, error) {
 		ctx: ctx, quick: c.Quick, log: c.Log, dir: c.Dir, count: c.Count, keys: c.Keys,
 		buckets: c.Buckets, conns: c.Conns, loadDur: c.LoadDur, benchDur: c.BenchDur,
 		vetRows: c.VetRows, crmRows: c.CRMRows, exe: c.Exe, pin: c.Pin, command: c.Command,
+		privPeople: c.PrivatePeople,
 	}
 	if e.log == nil {
 		e.log = io.Discard
@@ -234,6 +240,11 @@ type benchEnv struct {
 	uniform  *benchFixture // index of the HIBP keys
 	dense    *benchFixture // index of the dense buckets
 	audit    *benchAuditData
+
+	// privPeople sizes the private benchmark's own index, privAudit
+	// (0: none; it uses audit).
+	privPeople int
+	privAudit  *benchAuditData
 }
 
 // runCommand runs a pwndex subcommand in-process.
@@ -253,6 +264,9 @@ func (e *benchEnv) close() {
 	}
 	if e.audit != nil {
 		e.audit.close()
+	}
+	if e.privAudit != nil {
+		e.privAudit.close()
 	}
 }
 

@@ -47,9 +47,20 @@ func (e *benchEnv) auditData() (*benchAuditData, error) {
 	// The ratio: a 1M-customer base against a 10M-identifier
 	// index. A generated person has 1.3 identifiers (every one an e-mail
 	// address, some a phone number), so 7.5 people per CRM row.
-	dumpN := max(1000, e.crmRows*15/2)
-	f := &benchAuditData{benchFixture: benchFixture{dir: filepath.Join(e.dir, "breach"), kind: index.KindEmail}}
-	src := filepath.Join(e.dir, "dump")
+	f, err := e.buildAuditData("", max(1000, e.crmRows*15/2))
+	if err != nil {
+		return nil, err
+	}
+	e.audit = f
+	return f, nil
+}
+
+// buildAuditData generates a dump of dumpN people, ingests it into an
+// index, creates its API keys and writes a CRM of e.crmRows rows drawn 30%
+// from it; tag keeps the files of several such fixtures apart.
+func (e *benchEnv) buildAuditData(tag string, dumpN int) (*benchAuditData, error) {
+	f := &benchAuditData{benchFixture: benchFixture{dir: filepath.Join(e.dir, "breach"+tag), kind: index.KindEmail}}
+	src := filepath.Join(e.dir, "dump"+tag)
 	fmt.Fprintf(e.log, "bench: generating and ingesting a dump of %d people, a CRM of %d rows\n", dumpN, e.crmRows)
 	files, err := WriteDump(src, DumpOptions{Name: "BenchBreach", N: dumpN, Seed: benchSeedPeople})
 	if err != nil {
@@ -76,7 +87,7 @@ func (e *benchEnv) auditData() (*benchAuditData, error) {
 		f.close()
 		return nil, err
 	}
-	f.crm = filepath.Join(e.dir, "crm.csv")
+	f.crm = filepath.Join(e.dir, "crm"+tag+".csv")
 	err = WriteFileAtomic(f.crm, func(w io.Writer) error {
 		f.exposed, err = WriteCRM(w, CRMOptions{N: e.crmRows, Seed: benchSeedPeople, DumpN: dumpN, ExposedPercent: 30, Windows1252: true})
 		return err
@@ -85,7 +96,6 @@ func (e *benchEnv) auditData() (*benchAuditData, error) {
 		f.close()
 		return nil, err
 	}
-	e.audit = f
 	return f, nil
 }
 

@@ -19,13 +19,17 @@ const (
 	benchTargetPrivEval   = 10_000 // evaluations/s on one core, proof included
 	benchTargetPrivDerive = 20_000 // keyed values/s per core at ingest
 
-	rowPrivMul     = "private: P-256 scalar multiplications (1 core, reference)"
-	rowPrivEval    = "private: server OPRF evaluations, batches of 8 (1 core)"
-	rowPrivDerive  = "private: keyed values at ingest (per core)"
-	rowPrivBytes   = "private: bytes per single-identifier lookup"
-	rowAuditPriv   = "audit CRM, remote private (OPRF) API"
-	rowAuditPrivRm = "audit CRM, remote range API (same run)"
-	rowAuditPrivR  = "audit private / range remote"
+	rowPrivMul      = "private: P-256 scalar multiplications (1 core, reference)"
+	rowPrivEval     = "private: server OPRF evaluations, batches of 8 (1 core)"
+	rowPrivEval64   = "private: server OPRF evaluations, batches of 64 (1 core)"
+	rowPrivDerive   = "private: keyed values at ingest (per core)"
+	rowPrivDeriveT  = "private: keyed values at ingest (all cores)"
+	rowPrivBytes    = "private: bytes per single-identifier lookup, JSON"
+	rowPrivBytesBin = "private: bytes per single-identifier lookup, binary"
+	rowPrivBytesR   = "private: lookup bytes binary / JSON"
+	rowAuditPriv    = "audit CRM, remote private (OPRF) API"
+	rowAuditPrivRm  = "audit CRM, remote range API (same run)"
+	rowAuditPrivR   = "audit private / range remote"
 )
 
 // privateBenchCase is registered in benchCases.
@@ -36,8 +40,12 @@ func privateBenchCase() *benchCase {
 		rows: []Row{
 			{Name: rowPrivMul, Unit: "mults/s"},
 			{Name: rowPrivEval, Unit: "evals/s", Goal: AtLeast, Target: benchTargetPrivEval},
+			{Name: rowPrivEval64, Unit: "evals/s", Goal: AtLeast, Target: benchTargetPrivEval},
 			{Name: rowPrivDerive, Unit: "ids/s", Goal: AtLeast, Target: benchTargetPrivDerive},
+			{Name: rowPrivDeriveT, Unit: "ids/s"},
 			{Name: rowPrivBytes, Unit: "bytes"},
+			{Name: rowPrivBytesBin, Unit: "bytes"},
+			{Name: rowPrivBytesR, Unit: "ratio"},
 			{Name: rowAuditPriv, Unit: "ids/s"},
 			{Name: rowAuditPrivRm, Unit: "ids/s"},
 			{Name: rowAuditPrivR, Unit: "ratio"},
@@ -51,7 +59,21 @@ func privateBenchCase() *benchCase {
 // then audits the CRM through the private API and through the range API
 // of the same server, and measures the bytes of single lookups.
 func runPrivateBench(e *benchEnv) (map[string]benchMeasure, error) {
-	f, err := e.auditData()
+	var f *benchAuditData
+	var err error
+	if e.privPeople > 0 {
+		// --private-people: an index of its own, e.g. the 10M
+		// identifiers (7.7M people), built once.
+		if f = e.privAudit; f == nil {
+			if f, err = e.buildAuditData("-private", e.privPeople); err == nil {
+				e.privAudit = f
+			}
+		} else {
+			err = f.open()
+		}
+	} else {
+		f, err = e.auditData()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -78,15 +100,21 @@ func runPrivateBench(e *benchEnv) (map[string]benchMeasure, error) {
 	res[rowPrivDerive] = benchMeasure{value: float64(n) / d.Seconds() / float64(workers),
 		note: fmt.Sprintf("%d values (e-mail %d, phone %d, credential %d) in %.1fs on %d cores; e-mail buckets of %d bits",
 			n, info.Records[index.KindEmail], info.Records[index.KindPhone], info.Records[index.KindCredential], d.Seconds(), workers, info.Bits[index.KindEmail])}
+	res[rowPrivDeriveT] = benchMeasure{value: float64(n) / d.Seconds(),
+		note: fmt.Sprintf("%d parallel workers (GOMAXPROCS); a value is a hash-to-curve, a constant-time scalar multiplication and a compression", workers)}
 
-	// Evaluations on one goroutine: batches of 8 blinded elements.
-	evals, mults, err := benchPrivateEvals(e, ix, info)
+	// Evaluations on one goroutine: batches of 8 and of 64 blinded
+	// elements (one proof a batch), interleaved with the reference.
+	evals, mults, err := benchPrivateEvals(e, ix, info, 8)
+	if err == nil {
+		res[rowPrivEval], res[rowPrivMul] = evals, mults
+		evals, _, err = benchPrivateEvals(e, ix, info, 64)
+		res[rowPrivEval64] = evals
+	}
 	ix.Close()
 	if err != nil {
 		return nil, err
 	}
-	res[rowPrivEval] = evals
-	res[rowPrivMul] = mults
 
 	srv, err := e.startServer("serve-api", &f.benchFixture, "")
 	if err != nil {
@@ -110,38 +138,49 @@ func runPrivateBench(e *benchEnv) (map[string]benchMeasure, error) {
 	res[rowAuditPrivRm] = benchMeasure{value: float64(rng.Emails+rng.Phones) / dr.Seconds(), note: fmt.Sprintf("%.1fs", dr.Seconds())}
 	res[rowAuditPrivR] = benchMeasure{value: dr.Seconds() / dp.Seconds(), note: "private ids/s over range ids/s, same server, same CRM"}
 
-	// Bytes of single-identifier lookups (request and response bodies).
-	p, err := audit.NewPrivate(audit.RemoteOptions{BaseURL: base, APIKey: f.key, Concurrency: 1})
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
+	// Bytes of single-identifier lookups (request and response bodies),
+	// the same identifiers in JSON and in the binary format.
 	const probes = 50
-	for i := range probes {
-		var h index.Hash
-		rand.Read(h[:])
-		if _, err := p.Lookup(e.ctx, index.KindEmail, []index.Hash{h}); err != nil {
-			return nil, fmt.Errorf("lookup %d: %w", i, err)
-		}
+	hs := make([]index.Hash, probes)
+	for i := range hs {
+		rand.Read(hs[i][:])
 	}
-	res[rowPrivBytes] = benchMeasure{value: float64(p.Bytes.Load()) / float64(p.Requests.Load()),
-		note: fmt.Sprintf("mean of %d e-mail lookups, buckets of %.0f values on average", probes, float64(info.Records[index.KindEmail])/float64(uint64(1)<<info.Bits[index.KindEmail]))}
+	var perLookup [2]float64
+	for j, asJSON := range []bool{true, false} {
+		p, err := audit.NewPrivate(audit.RemoteOptions{BaseURL: base, APIKey: f.key, Concurrency: 1})
+		if err != nil {
+			return nil, err
+		}
+		p.JSON = asJSON
+		for i := range hs {
+			if _, err := p.Lookup(e.ctx, index.KindEmail, hs[i:i+1]); err != nil {
+				p.Close()
+				return nil, fmt.Errorf("lookup %d: %w", i, err)
+			}
+		}
+		perLookup[j] = float64(p.Bytes.Load()) / float64(p.Requests.Load())
+		p.Close()
+	}
+	bucket := float64(info.Records[index.KindEmail]) / float64(uint64(1)<<info.Bits[index.KindEmail])
+	res[rowPrivBytes] = benchMeasure{value: perLookup[0], note: fmt.Sprintf("mean of %d e-mail lookups, buckets of %.0f values on average", probes, bucket)}
+	res[rowPrivBytesBin] = benchMeasure{value: perLookup[1], note: "the same lookups, Content-Type application/octet-stream"}
+	res[rowPrivBytesR] = benchMeasure{value: perLookup[1] / perLookup[0]}
 	return res, nil
 }
 
 // benchPrivateEvals runs PrivateEvaluate on one goroutine for the bench
-// duration (at least 20 batches) with batches of 8 blinded elements,
+// duration (at least 20 batches) with batches of batch blinded elements,
 // interleaved with nistec's variable-base P-256 scalar multiplication, the
 // unit every OPRF operation is made of: measured under the same conditions,
 // it tells the machine's speed at that moment apart from the protocol's
 // cost.
-func benchPrivateEvals(e *benchEnv, ix *index.Index, info index.PrivateKey) (evals, mults benchMeasure, err error) {
+func benchPrivateEvals(e *benchEnv, ix *index.Index, info index.PrivateKey, batch int) (evals, mults benchMeasure, err error) {
 	pub := new(oprf.PublicKey)
 	if err := pub.UnmarshalBinary(index.PrivateSuite, info.PublicKey); err != nil {
 		return evals, mults, err
 	}
 	c := oprf.NewVerifiableClient(index.PrivateSuite, pub)
-	inputs := make([][]byte, 8)
+	inputs := make([][]byte, batch)
 	for i := range inputs {
 		inputs[i] = []byte(fmt.Sprintf("bench-%d", i))
 	}

@@ -404,7 +404,10 @@ type PrivateAnswer struct {
 	Evaluated [][]byte // compressed points, in request order
 	Proof     []byte   // the DLEQ proof, c || s (64 bytes)
 	Bits      int
-	Bucket    []PrivateEntry
+	Bucket    []PrivateEntry // the bucket of the first prefix
+	// Buckets holds the bucket of each prefix, in order
+	// (PrivateEvaluateBuckets); Buckets[0] is Bucket.
+	Buckets [][]PrivateEntry
 }
 
 // ErrBadElement is returned by PrivateEvaluate for a blinded element that
@@ -417,6 +420,18 @@ var ErrBadElement = errors.New("index: blinded element is not a compressed P-256
 // publishes; a wrong one is a *PrefixError, a bad element ErrBadElement.
 // An empty batch returns the bucket alone.
 func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]byte) (PrivateAnswer, error) {
+	return ix.PrivateEvaluateBuckets(k, []uint32{prefix}, bits, blinded)
+}
+
+// PrivateEvaluateBuckets is PrivateEvaluate for the elements of several
+// buckets at once: one DLEQ proof covers the whole batch, so its cost
+// (two scalar multiplications and a composite) is shared by every
+// element, and the answer carries the bucket of each prefix
+// (PrivateAnswer.Buckets, in order; a prefix may repeat).
+func (ix *Index) PrivateEvaluateBuckets(k Kind, prefixes []uint32, bits int, blinded [][]byte) (PrivateAnswer, error) {
+	if len(prefixes) == 0 {
+		return PrivateAnswer{}, errors.New("index: private lookup without a bucket")
+	}
 	ps, err := ix.privateState()
 	if err != nil {
 		return PrivateAnswer{}, err
@@ -429,8 +444,13 @@ func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]by
 		}
 		s = &privSet{kind: k}
 	}
-	if bits != s.bits || (bits < 32 && prefix>>bits != 0) {
+	if bits != s.bits {
 		return PrivateAnswer{}, &PrefixError{Want: s.bits}
+	}
+	for _, prefix := range prefixes {
+		if bits < 32 && prefix>>bits != 0 {
+			return PrivateAnswer{}, &PrefixError{Want: s.bits}
+		}
 	}
 	ans := PrivateAnswer{KeyID: ps.kf.KeyID, Bits: s.bits}
 	if len(blinded) > 0 {
@@ -442,10 +462,16 @@ func (ix *Index) PrivateEvaluate(k Kind, prefix uint32, bits int, blinded [][]by
 			return PrivateAnswer{}, fmt.Errorf("index: OPRF evaluation: %w", err)
 		}
 	}
+	ans.Buckets = make([][]PrivateEntry, len(prefixes))
 	if s.data != nil {
-		ans.Bucket, err = s.entries(prefix)
+		for i, prefix := range prefixes {
+			if ans.Buckets[i], err = s.entries(prefix); err != nil {
+				return PrivateAnswer{}, err
+			}
+		}
 	}
-	return ans, err
+	ans.Bucket = ans.Buckets[0]
+	return ans, nil
 }
 
 // PrefixError reports a private lookup prefix of the wrong bit length.
@@ -460,6 +486,9 @@ func (s *privSet) entries(b uint32) ([]PrivateEntry, error) {
 	hi := binary.LittleEndian.Uint64(s.offsets[8*b+8:])
 	body := s.body[lo:hi]
 	var out []PrivateEntry
+	// One backing array for the bucket's breach IDs (each entry's slice
+	// is capped, so an append to one never spills into the next).
+	all := make([]BreachID, 0, len(body)/PrivateValueLen+8)
 	for len(body) > 0 {
 		if len(body) < PrivateValueLen {
 			return nil, errors.New("index: corrupt private artefact")
@@ -467,10 +496,12 @@ func (s *privSet) entries(b uint32) ([]PrivateEntry, error) {
 		var e PrivateEntry
 		copy(e.Value[:], body)
 		var err error
-		e.Breaches, body, err = decodeIDs(nil, body[PrivateValueLen:])
+		start := len(all)
+		all, body, err = decodeIDs(all, body[PrivateValueLen:])
 		if err != nil {
 			return nil, fmt.Errorf("index: corrupt private artefact: %w", err)
 		}
+		e.Breaches = all[start:len(all):len(all)]
 		out = append(out, e)
 	}
 	return out, nil

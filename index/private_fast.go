@@ -267,7 +267,7 @@ func (f *fastServer) evaluate(blinded [][]byte, r []byte) (evals [][]byte, proof
 	seedT := appendLen(nil, f.pk)
 	seedT = appendLen(seedT, seedDST)
 	seed := sha256.Sum256(seedT)
-	m := nistec.NewP256Point() // the identity
+	ds := make([][32]byte, len(cs))
 	var t []byte
 	for i := range cs {
 		t = appendLen(t[:0], seed[:])
@@ -275,13 +275,11 @@ func (f *fastServer) evaluate(blinded [][]byte, r []byte) (evals [][]byte, proof
 		t = appendLen(t, blinded[i])
 		t = appendLen(t, evals[i])
 		t = append(t, "Composite"...)
-		di := hashToScalar(t)
-		p, err := nistec.NewP256Point().ScalarMult(cs[i], di[:])
-		if err != nil {
-			return nil, nil, err
-		}
-		m.Add(m, p)
+		ds[i] = hashToScalar(t)
 	}
+	// M = Σ d_i·C_i: public scalars and points, one multi-scalar
+	// multiplication (private_msm.go) instead of m.
+	m := multiScalarMult(cs, ds)
 	z, err := nistec.NewP256Point().ScalarMult(m, f.k)
 	if err != nil {
 		return nil, nil, err
@@ -407,10 +405,11 @@ func (c *PrivateClient) Finalize(b *PrivateBlinding, evals [][]byte, proof []byt
 		return nil, ErrPrivateProof
 	}
 	ds := make([]*nistec.P256Point, len(evals))
+	cs := make([]*nistec.P256Point, len(evals))
+	dis := make([][32]byte, len(evals))
 	seedT := appendLen(nil, c.pk)
 	seedT = appendLen(seedT, seedDST)
 	seed := sha256.Sum256(seedT)
-	m, z := nistec.NewP256Point(), nistec.NewP256Point()
 	var t []byte
 	for i := range evals {
 		if len(evals[i]) != 33 {
@@ -420,8 +419,7 @@ func (c *PrivateClient) Finalize(b *PrivateBlinding, evals [][]byte, proof []byt
 		if ds[i], err = nistec.NewP256Point().SetBytes(evals[i]); err != nil {
 			return nil, ErrPrivateProof
 		}
-		ci, err := nistec.NewP256Point().SetBytes(b.blinded[i])
-		if err != nil {
+		if cs[i], err = nistec.NewP256Point().SetBytes(b.blinded[i]); err != nil {
 			return nil, err
 		}
 		t = appendLen(t[:0], seed[:])
@@ -429,18 +427,13 @@ func (c *PrivateClient) Finalize(b *PrivateBlinding, evals [][]byte, proof []byt
 		t = appendLen(t, b.blinded[i])
 		t = appendLen(t, evals[i])
 		t = append(t, "Composite"...)
-		di := hashToScalar(t)
-		if _, err := ci.ScalarMult(ci, di[:]); err != nil {
-			return nil, err
-		}
-		m.Add(m, ci)
-		dd, err := nistec.NewP256Point().ScalarMult(ds[i], di[:])
-		if err != nil {
-			return nil, err
-		}
-		z.Add(z, dd)
+		dis[i] = hashToScalar(t)
 	}
-	// t2 = s*G + c*pk, t3 = s*M + c*Z.
+	// M = Σ d_i·C_i and Z = Σ d_i·D_i: public scalars and points, so
+	// variable-time multi-scalar multiplications (private_msm.go).
+	m := multiScalarMult(cs, dis)
+	z := multiScalarMult(ds, dis)
+	// t2 = s*G + c*pk, t3 = s*M + c*Z (public scalars too).
 	t2, err := nistec.NewP256Point().ScalarBaseMult(sScalar)
 	if err != nil {
 		return nil, err
@@ -450,15 +443,7 @@ func (c *PrivateClient) Finalize(b *PrivateBlinding, evals [][]byte, proof []byt
 		return nil, err
 	}
 	t2.Add(t2, cpk)
-	t3, err := nistec.NewP256Point().ScalarMult(m, sScalar)
-	if err != nil {
-		return nil, err
-	}
-	cz, err := nistec.NewP256Point().ScalarMult(z, cScalar)
-	if err != nil {
-		return nil, err
-	}
-	t3.Add(t3, cz)
+	t3 := multiScalarMult([]*nistec.P256Point{m, z}, [][32]byte{[32]byte(sScalar), [32]byte(cScalar)})
 	t = appendLen(t[:0], c.pk)
 	t = appendLen(t, m.BytesCompressed())
 	t = appendLen(t, z.BytesCompressed())

@@ -556,11 +556,14 @@ func TestFastEvaluate(t *testing.T) {
 	fe, _ := newFullEvaluator(key)
 	c := oprf.NewVerifiableClient(PrivateSuite, key.Public())
 	g := PrivateSuite.Group()
-	for _, batch := range []int{1, 2, 7} {
+	for _, batch := range []int{1, 2, 7, 64} {
 		inputs := make([][]byte, batch)
 		for i := range inputs {
 			inputs[i] = make([]byte, 20)
 			rand.Read(inputs[i])
+		}
+		if batch > 2 {
+			inputs[2] = inputs[1] // a repeated input (blinded differently)
 		}
 		fd, req, err := c.Blind(inputs)
 		if err != nil {
@@ -679,6 +682,9 @@ func TestPrivateClient(t *testing.T) {
 	srv := oprf.NewVerifiableServer(PrivateSuite, key)
 	g := PrivateSuite.Group()
 	inputs := [][]byte{[]byte("a"), make([]byte, 20), []byte("user@example.fr")}
+	for i := range 40 { // a batch the size the audit client sends
+		inputs = append(inputs, []byte(fmt.Sprintf("user%d@example.fr", i)))
+	}
 	st, blinded, err := c.Blind(inputs)
 	if err != nil {
 		t.Fatal(err)

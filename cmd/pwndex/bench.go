@@ -33,6 +33,7 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	conns := fs.Int("conns", 32, "connections of the server load runs")
 	vetRows := fs.Int("vet-rows", 0, "rows of the generated contact file of the vet benchmark (default 1000000, 2000 with --quick)")
 	crmRows := fs.Int("crm-rows", 0, "rows of the generated CRM base of the audit benchmark (default 100000, 1000 with --quick)")
+	privPeople := fs.Int("private-people", 0, "people (1.3 identifiers each) of a separate index for the private benchmark's audit rows; 7700000 makes the issue's 10M identifiers (default: the audit benchmark's index)")
 	dir := fs.String("dir", "", "work directory for generated data and indexes (default a temporary directory, removed)")
 	pin := fs.Bool("pin", true, "pin each server benchmark side to its own core (taskset, GOMAXPROCS=1; not with --quick)")
 	listOnly := fs.Bool("list", false, "list the benchmarks and exit")
@@ -51,7 +52,7 @@ func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	c := bench.Config{
 		Quick: *quick, Only: re, Log: stderr, Dir: *dir, Count: *count, Keys: *keys, Buckets: *buckets,
-		Conns: *conns, LoadDur: *dur, VetRows: *vetRows, CRMRows: *crmRows, Command: benchCommand,
+		Conns: *conns, LoadDur: *dur, VetRows: *vetRows, CRMRows: *crmRows, PrivatePeople: *privPeople, Command: benchCommand,
 	}
 	c.Defaults()
 	if err := c.Validate(); *count < 0 || err != nil {

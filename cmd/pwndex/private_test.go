@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,12 @@ func TestAuditPrivate(t *testing.T) {
 		leaks = append(leaks, n, h[:6], strings.ToLower(h[:6]), h[6:14], fmt.Sprintf("%x", s[:3]))
 	}
 	leaks = append(leaks, "Alice", "alice", "bob", "carol", "frank", "06 12", "0612345678")
+	var rawLeaks [][]byte // raw hash bytes, for binary bodies
+	for _, n := range []string{"alice@example.com", "bob@example.com", "carol@example.fr", "frank@example.net", "+33612345678"} {
+		raw := audSHA1(n)
+		s := sha256.Sum256(raw[:])
+		rawLeaks = append(rawLeaks, raw[:8], s[:4])
+	}
 	elements := make([]map[string]bool, 2)
 	for i, reqs := range runs {
 		elements[i] = map[string]bool{}
@@ -103,26 +110,49 @@ func TestAuditPrivate(t *testing.T) {
 					t.Errorf("request leaks %q:\n%s", l, r)
 				}
 			}
-			body := rest[strings.LastIndex(rest, "\n")+1:]
-			var pr struct {
-				Prefix     uint32   `json:"prefix"`
-				PrefixBits int      `json:"prefixBits"`
-				Elements   []string `json:"elements"`
+			// The audit client sends the binary format (api/README.md):
+			// version, prefix bits, buckets, then per bucket its prefix,
+			// a count and the 33-byte blinded elements.
+			if !strings.Contains(rest, "Content-Type: application/octet-stream") {
+				t.Fatalf("private lookup not in the binary format:\n%s", r)
 			}
-			dec := json.NewDecoder(strings.NewReader(body))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&pr); err != nil {
-				t.Fatalf("body %q: %v", body, err)
-			}
-			if pr.PrefixBits > 4 || pr.Prefix >= 1<<pr.PrefixBits {
-				t.Errorf("bucket prefix %d of %d bits: more than the short prefix of a 3,000-record index", pr.Prefix, pr.PrefixBits)
-			}
-			for _, e := range pr.Elements {
-				b, err := base64.StdEncoding.DecodeString(e)
-				if err != nil || len(b) != 33 || (b[0] != 2 && b[0] != 3) {
-					t.Errorf("element %q is not a compressed point", e)
+			cl := 0
+			for _, line := range strings.Split(rest, "\n") {
+				if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+					cl, _ = strconv.Atoi(v)
 				}
-				elements[i][e] = true
+			}
+			body := []byte(r[len(r)-cl:])
+			for _, l := range rawLeaks {
+				if bytes.Contains(body, l) {
+					t.Errorf("body holds raw hash bytes %x", l)
+				}
+			}
+			if len(body) < 4 || body[0] != 1 {
+				t.Fatalf("body %x", body)
+			}
+			bits := int(body[1])
+			groups := int(binary.BigEndian.Uint16(body[2:]))
+			body = body[4:]
+			for range groups {
+				if len(body) < 6 {
+					t.Fatalf("truncated body")
+				}
+				prefix, n := binary.BigEndian.Uint32(body), int(binary.BigEndian.Uint16(body[4:]))
+				body = body[6:]
+				if bits > 4 || prefix >= 1<<bits {
+					t.Errorf("bucket prefix %d of %d bits: more than the short prefix of a 3,000-record index", prefix, bits)
+				}
+				for range n {
+					if len(body) < 33 || (body[0] != 2 && body[0] != 3) {
+						t.Fatalf("element %x is not a compressed point", body[:min(33, len(body))])
+					}
+					elements[i][string(body[:33])] = true
+					body = body[33:]
+				}
+			}
+			if len(body) != 0 {
+				t.Errorf("%d bytes after the last bucket", len(body))
 			}
 		}
 		if len(elements[i]) != 5 { // alice, bob, carol, frank and one phone
@@ -131,7 +161,7 @@ func TestAuditPrivate(t *testing.T) {
 	}
 	for e := range elements[0] {
 		if elements[1][e] {
-			t.Errorf("two audits of the same file sent the same element %s", e)
+			t.Errorf("two audits of the same file sent the same element %x", e)
 		}
 	}
 

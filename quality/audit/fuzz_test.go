@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -92,4 +93,69 @@ func TestParseCheckpoint(t *testing.T) {
 			t.Errorf("parseCheckpoint(%s) error %v, want ok=%v", tt.in, err, tt.ok)
 		}
 	}
+}
+
+// privateBinarySeed is a hand-encoded binary answer: key ID 0102..08,
+// 2 prefix bits, one evaluation, one bucket holding one 16-byte value in
+// breach 9, named "XY".
+func privateBinarySeed() []byte {
+	ok := []byte{1, 1, 2, 3, 4, 5, 6, 7, 8, 2, 0, 1}
+	ok = append(ok, bytes.Repeat([]byte{2}, 33)...)
+	ok = append(ok, make([]byte, 64)...)
+	ok = append(ok, 0, 1, 1) // one bucket of one entry
+	ok = append(ok, bytes.Repeat([]byte{7}, 16)...)
+	return append(ok, 1, 9, 1, 9, 2, 'X', 'Y')
+}
+
+func TestDecodePrivateBinary(t *testing.T) {
+	seed := privateBinarySeed()
+	a, err := decodePrivateBinary(seed, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.keyID != "0102030405060708" || a.bits != 2 || len(a.evals) != 1 || len(a.buckets) != 1 || len(a.buckets[0]) != 1 ||
+		!bytes.Equal(a.buckets[0][0].value, bytes.Repeat([]byte{7}, 16)) || len(a.buckets[0][0].ids) != 1 || a.buckets[0][0].ids[0] != 9 || a.names[9] != "XY" {
+		t.Fatalf("decoded %+v", a)
+	}
+	for n := range len(seed) {
+		if _, err := decodePrivateBinary(seed[:n], 16); err == nil {
+			t.Fatalf("accepted the first %d bytes", n)
+		}
+	}
+	if _, err := decodePrivateBinary(append(seed, 0), 16); err == nil {
+		t.Fatal("accepted a trailing byte")
+	}
+}
+
+// FuzzDecodePrivateBinary: the binary private answer decoder never
+// panics, and what it accepts has the structure the format promises.
+func FuzzDecodePrivateBinary(f *testing.F) {
+	ok := privateBinarySeed()
+	f.Add(ok, 16)
+	f.Add(ok[:40], 16)
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 8)
+	f.Fuzz(func(t *testing.T, b []byte, vb int) {
+		if vb < 8 || vb > 32 {
+			return
+		}
+		a, err := decodePrivateBinary(b, vb)
+		if err != nil {
+			return
+		}
+		if len(a.keyID) != 16 || len(a.proof) != 64 {
+			t.Fatalf("accepted %x: key %q, proof of %d bytes", b, a.keyID, len(a.proof))
+		}
+		for _, e := range a.evals {
+			if len(e) != 33 {
+				t.Fatalf("evaluation of %d bytes", len(e))
+			}
+		}
+		for _, bk := range a.buckets {
+			for _, e := range bk {
+				if len(e.value) != vb {
+					t.Fatalf("value of %d bytes", len(e.value))
+				}
+			}
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type Private struct {
 	Requests atomic.Int64
 	// Bytes counts request and response body bytes.
 	Bytes atomic.Int64
+	// JSON, set before the first lookup, sends JSON bodies of one bucket
+	// even to a server with the binary format (benchmarks compare them).
+	JSON bool
 }
 
 // privateKeyInfo is the part of GET /v1/private/key the client uses.
@@ -47,6 +51,9 @@ type privateKeyInfo struct {
 	PublicKey  string `json:"publicKey"`
 	ValueBytes int    `json:"valueBytes"`
 	MaxBatch   int    `json:"maxBatch"`
+	// MaxBuckets is the bucket bound of a binary request; 0 (an older
+	// server) means JSON requests of one bucket.
+	MaxBuckets int `json:"maxBuckets"`
 	Kinds      map[string]struct {
 		PrefixBits int `json:"prefixBits"`
 	} `json:"kinds"`
@@ -124,6 +131,9 @@ func (p *Private) init(ctx context.Context) error {
 		if p.info.MaxBatch <= 0 {
 			p.info.MaxBatch = 1
 		}
+		if p.JSON {
+			p.info.MaxBuckets = 0
+		}
 	})
 	return p.err
 }
@@ -161,13 +171,31 @@ func (p *Private) resolveHashes(ctx context.Context, k index.Kind, hashes []inde
 		buckets[i] = privateBucket(&hashes[i], kind.PrefixBits)
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(buckets[a], buckets[b]) })
-	var batches [][]int
+	// Elements a request: the server's bound, and in the binary format
+	// privateBinaryBatch, past which the proof's share is already small.
+	limit := p.info.MaxBatch
+	if p.info.MaxBuckets > 0 {
+		limit = min(limit, privateBinaryBatch)
+	}
+	var groups [][]int // one bucket's hashes, at most limit
 	for i := 0; i < len(order); {
 		j := i + 1
-		for j < len(order) && buckets[order[j]] == buckets[order[i]] && j-i < p.info.MaxBatch {
+		for j < len(order) && buckets[order[j]] == buckets[order[i]] && j-i < limit {
 			j++
 		}
-		batches = append(batches, order[i:j])
+		groups = append(groups, order[i:j])
+		i = j
+	}
+	// A binary request carries several buckets under one proof: up to
+	// MaxBuckets groups and MaxBatch elements. JSON carries one group.
+	var batches [][][]int
+	for i := 0; i < len(groups); {
+		j, n := i+1, len(groups[i])
+		for p.info.MaxBuckets > 0 && j < len(groups) && j-i < p.info.MaxBuckets && n+len(groups[j]) <= limit {
+			n += len(groups[j])
+			j++
+		}
+		batches = append(batches, groups[i:j])
 		i = j
 	}
 	out := make([][]string, len(hashes))
@@ -186,7 +214,12 @@ func (p *Private) resolveHashes(ctx context.Context, k index.Kind, hashes []inde
 					return
 				}
 				b := batches[bi]
-				err := p.lookupBatch(ctx, k, buckets[b[0]], kind.PrefixBits, hashes, b, out)
+				var err error
+				if p.info.MaxBuckets > 0 {
+					err = p.lookupBinary(ctx, k, buckets, kind.PrefixBits, hashes, b, out)
+				} else {
+					err = p.lookupBatch(ctx, k, buckets[b[0][0]], kind.PrefixBits, hashes, b[0], out)
+				}
 				if err == nil {
 					err = ctx.Err()
 				}
@@ -274,11 +307,217 @@ func (p *Private) lookupBatch(ctx context.Context, k index.Kind, bucket uint32, 
 	return nil
 }
 
+// lookupBinary is lookupBatch for several buckets in one binary request
+// (api/README.md, "Binary bodies"): groups[g] holds the indexes in hashes
+// of bucket buckets[groups[g][0]].
+func (p *Private) lookupBinary(ctx context.Context, k index.Kind, buckets []uint32, bits int, hashes []index.Hash, groups [][]int, out [][]string) error {
+	var inputs [][]byte
+	for _, g := range groups {
+		for _, j := range g {
+			inputs = append(inputs, hashes[j][:])
+		}
+	}
+	st, blinded, err := p.client.Blind(inputs)
+	if err != nil {
+		return fmt.Errorf("audit: OPRF blind: %w", err)
+	}
+	body := make([]byte, 0, 4+6*len(groups)+33*len(blinded))
+	body = append(body, privateBinaryVersion, byte(bits))
+	body = binary.BigEndian.AppendUint16(body, uint16(len(groups)))
+	e := 0
+	for _, g := range groups {
+		body = binary.BigEndian.AppendUint32(body, buckets[g[0]])
+		body = binary.BigEndian.AppendUint16(body, uint16(len(g)))
+		for range g {
+			body = append(body, blinded[e]...)
+			e++
+		}
+	}
+	resp, err := p.postAs(ctx, "/v1/private/"+k.String(), body, k.String()+" private lookup", contentTypeBinary)
+	if err != nil {
+		return err
+	}
+	ans, err := decodePrivateBinary(resp, p.info.ValueBytes)
+	if err != nil {
+		return fmt.Errorf("audit: %s: malformed private answer: %w", p.r.Describe(), err)
+	}
+	if ans.keyID != p.info.KeyID {
+		return fmt.Errorf("audit: %s: the server's key changed during the audit (run it again)", p.r.Describe())
+	}
+	if len(ans.evals) != len(inputs) || len(ans.buckets) != len(groups) {
+		return fmt.Errorf("audit: %s: %d evaluations and %d buckets for %d elements in %d buckets", p.r.Describe(), len(ans.evals), len(ans.buckets), len(inputs), len(groups))
+	}
+	outs, err := p.client.Finalize(st, ans.evals, ans.proof)
+	if err != nil {
+		return fmt.Errorf("audit: %s: %w", p.r.Describe(), err)
+	}
+	vb := p.info.ValueBytes
+	e = 0
+	for gi, g := range groups {
+		for _, j := range g {
+			// A group holds one or a few outputs: a scan of the bucket
+			// is cheaper than indexing it.
+			var ids []uint32
+			ok := false
+			for _, en := range ans.buckets[gi] {
+				if bytes.Equal(en.value, outs[e][:vb]) {
+					ids, ok = en.ids, true
+					break
+				}
+			}
+			e++
+			if !ok {
+				continue
+			}
+			names := make([]string, 0, len(ids))
+			for _, id := range ids {
+				n, ok := ans.names[id]
+				if !ok {
+					return fmt.Errorf("audit: %s: breach ID %d not named in the answer", p.r.Describe(), id)
+				}
+				names = append(names, n)
+			}
+			out[j] = names
+		}
+	}
+	return nil
+}
+
+// The binary private lookup format (api/README.md, "Binary bodies").
+const (
+	contentTypeBinary    = "application/octet-stream"
+	privateBinaryVersion = 1
+	// privateBinaryBatch bounds the elements of a binary request: the
+	// proof then costs the server ~3% of the batch's evaluations, and a
+	// request takes no more than 64 of the key's per-minute tokens.
+	privateBinaryBatch = 64
+)
+
+// privateBinaryAnswer is a decoded binary answer.
+type privateBinaryAnswer struct {
+	keyID   string // 16 hex digits
+	bits    int
+	evals   [][]byte
+	proof   []byte
+	buckets [][]privateBinaryEntry
+	names   map[uint32]string
+}
+
+type privateBinaryEntry struct {
+	value []byte
+	ids   []uint32
+}
+
+// decodePrivateBinary parses a binary answer with values of vb bytes. It
+// checks the structure only (lengths, counts, no trailing bytes); the
+// proof check is Finalize's.
+func decodePrivateBinary(b []byte, vb int) (privateBinaryAnswer, error) {
+	var a privateBinaryAnswer
+	short := errors.New("truncated")
+	if len(b) < 12 {
+		return a, short
+	}
+	if b[0] != privateBinaryVersion {
+		return a, fmt.Errorf("format version %d", b[0])
+	}
+	a.keyID = hex.EncodeToString(b[1:9])
+	a.bits = int(b[9])
+	n := int(binary.BigEndian.Uint16(b[10:]))
+	b = b[12:]
+	if len(b) < 33*n+64+2 {
+		return a, short
+	}
+	for i := range n {
+		a.evals = append(a.evals, b[33*i:33*i+33:33*i+33])
+	}
+	b = b[33*n:]
+	a.proof, b = b[:64:64], b[64:]
+	nb := int(binary.BigEndian.Uint16(b))
+	b = b[2:]
+	uv := func() (uint64, error) {
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			return 0, short
+		}
+		b = b[k:]
+		return v, nil
+	}
+	for range nb {
+		cnt, err := uv()
+		if err != nil {
+			return a, err
+		}
+		if cnt > uint64(len(b)/(vb+1)) {
+			return a, short
+		}
+		entries := make([]privateBinaryEntry, cnt)
+		all := make([]uint32, 0, cnt+cnt/2) // the bucket's IDs, one backing array
+		for i := range entries {
+			if len(b) < vb {
+				return a, short
+			}
+			entries[i].value, b = b[:vb:vb], b[vb:]
+			k, err := uv()
+			if err != nil {
+				return a, err
+			}
+			if k > uint64(len(b)) {
+				return a, short
+			}
+			start := len(all)
+			for range k {
+				id, err := uv()
+				if err != nil {
+					return a, err
+				}
+				if id > 1<<32-1 {
+					return a, errors.New("breach ID out of range")
+				}
+				all = append(all, uint32(id))
+			}
+			entries[i].ids = all[start:len(all):len(all)]
+		}
+		a.buckets = append(a.buckets, entries)
+	}
+	cnt, err := uv()
+	if err != nil {
+		return a, err
+	}
+	if cnt > uint64(len(b)/2) {
+		return a, short
+	}
+	a.names = make(map[uint32]string, cnt)
+	for range cnt {
+		id, err := uv()
+		if err != nil {
+			return a, err
+		}
+		l, err := uv()
+		if err != nil {
+			return a, err
+		}
+		if id > 1<<32-1 || l > uint64(len(b)) {
+			return a, short
+		}
+		a.names[uint32(id)] = string(b[:l])
+		b = b[l:]
+	}
+	if len(b) != 0 {
+		return a, fmt.Errorf("%d bytes after the end", len(b))
+	}
+	return a, nil
+}
+
 // post sends body through the Remote's paced request loop (429 waits for
 // Retry-After, 5xx and network errors back off). Messages never include
 // the body or the key.
 func (p *Private) post(ctx context.Context, path string, body []byte, what string) ([]byte, error) {
-	resp, err := p.r.do(ctx, fasthttp.MethodPost, path, what, "application/json", body, p.r.opts.MaxAttempts)
+	return p.postAs(ctx, path, body, what, "application/json")
+}
+
+// postAs is post with a body (and answer) of content type ct.
+func (p *Private) postAs(ctx context.Context, path string, body []byte, what, ct string) ([]byte, error) {
+	resp, err := p.r.do(ctx, fasthttp.MethodPost, path, what, ct, body, p.r.opts.MaxAttempts)
 	if err != nil {
 		return nil, err
 	}

@@ -387,7 +387,13 @@ func (r *Remote) once(ctx context.Context, method, path, accept string, reqBody 
 	req.Header.Set("hibp-api-key", r.opts.APIKey)
 	req.Header.Set("Accept", accept)
 	if reqBody != nil {
-		req.Header.SetContentType("application/json")
+		// A body has the type of the answer asked for: JSON, or the
+		// private lookups' binary format (private.go).
+		ct := "application/json"
+		if accept == contentTypeBinary {
+			ct = contentTypeBinary
+		}
+		req.Header.SetContentType(ct)
 		req.SetBodyRaw(reqBody)
 	}
 	r.requests.Add(1)
