@@ -316,6 +316,12 @@ func serveIndex(t testing.TB, ix *index.Index, opts Options) (*Server, string) {
 	if opts.Logger == nil {
 		opts.Logger = discardLogger()
 	}
+	if opts.ShutdownTimeout == 0 {
+		// fasthttp counts a connection that has not finished a first
+		// request as idle only after 5 s; with -race on two loaded cores
+		// the default 10 s bound was seen to run out (TestPrivateConcurrent).
+		opts.ShutdownTimeout = 30 * time.Second
+	}
 	s, err := New(ix, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -334,7 +340,7 @@ func serveIndex(t testing.TB, ix *index.Index, opts Options) (*Server, string) {
 			if err != nil {
 				t.Errorf("Serve returned %v after cancel", err)
 			}
-		case <-time.After(15 * time.Second):
+		case <-time.After(opts.ShutdownTimeout + 5*time.Second):
 			t.Errorf("Serve did not return after cancel")
 		}
 	})
