@@ -95,24 +95,8 @@ type bucket struct {
 func newRateLimiter() *rateLimiter { return &rateLimiter{buckets: make(map[string]*bucket)} }
 
 // allow takes one token from name's bucket. When none is left it returns
-// how long until one is.
+// how long until one is (allowN with n = 1).
 func (l *rateLimiter) allow(name string, perMinute int, now time.Time) (time.Duration, bool) {
-	capacity := float64(perMinute)
-	perSec := capacity / 60
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[name]
-	if b == nil {
-		b = &bucket{tokens: capacity, last: now}
-		l.buckets[name] = b
-	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(capacity, b.tokens+el*perSec)
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0, true
-	}
-	return time.Duration((1 - b.tokens) / perSec * float64(time.Second)), false
+	wait, ok, _ := l.allowN(name, perMinute, 1, now)
+	return wait, ok
 }
