@@ -359,17 +359,7 @@ func FuzzParsePrivateBinary(f *testing.F) {
 func (pc *privClient) binLookup(kind string, input []byte) []string {
 	t := pc.t.(*testing.T)
 	t.Helper()
-	fd, req, err := pc.c.Blind([][]byte{input})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bits := pc.info.Kinds[kind].PrefixBits
-	sum := sha256.Sum256(input)
-	prefix := uint32(0)
-	if bits > 0 {
-		prefix = binary.BigEndian.Uint32(sum[:4]) >> (32 - bits)
-	}
-	el := must(req.Elements[0].MarshalBinaryCompress())
+	fd, el, bits, prefix := pc.blind(kind, input)
 	resp, body := post(t, pc.base+"/v1/private/"+kind, binRequest(bits, []uint32{prefix}, [][][]byte{{el}}),
 		"hibp-api-key: "+pc.key, "Content-Type: application/octet-stream")
 	if resp.StatusCode != 200 {

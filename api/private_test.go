@@ -183,13 +183,14 @@ func newPrivClient(t testing.TB, base, key string) *privClient {
 	return pc
 }
 
-// lookup returns the breach names of one OPRF input (nil if absent).
-func (pc *privClient) lookup(kind string, input []byte) []string {
-	t := pc.t
-	t.Helper()
+// blind blinds one OPRF input and returns the finalize data, the
+// compressed blinded element, and the kind's prefix length and the
+// input's bucket (the first bits of SHA-256 of the input).
+func (pc *privClient) blind(kind string, input []byte) (*oprf.FinalizeData, []byte, int, uint32) {
+	pc.t.Helper()
 	fd, req, err := pc.c.Blind([][]byte{input})
 	if err != nil {
-		t.Fatal(err)
+		pc.t.Fatal(err)
 	}
 	bits := pc.info.Kinds[kind].PrefixBits
 	sum := sha256.Sum256(input)
@@ -197,7 +198,14 @@ func (pc *privClient) lookup(kind string, input []byte) []string {
 	if bits > 0 {
 		prefix = binary.BigEndian.Uint32(sum[:4]) >> (32 - bits)
 	}
-	el, _ := req.Elements[0].MarshalBinaryCompress()
+	return fd, must(req.Elements[0].MarshalBinaryCompress()), bits, prefix
+}
+
+// lookup returns the breach names of one OPRF input (nil if absent).
+func (pc *privClient) lookup(kind string, input []byte) []string {
+	t := pc.t
+	t.Helper()
+	fd, el, bits, prefix := pc.blind(kind, input)
 	body, _ := json.Marshal(map[string]any{"prefix": prefix, "prefixBits": bits, "elements": []string{base64.StdEncoding.EncodeToString(el)}})
 	resp, rb := post(t, pc.base+"/v1/private/"+kind, body, "hibp-api-key: "+pc.key)
 	if resp.StatusCode != 200 {
