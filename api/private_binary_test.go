@@ -190,15 +190,7 @@ func TestPrivateBinaryLookups(t *testing.T) {
 			it := items[e]
 			ids, found := a.buckets[gi][string(outs[e][:index.PrivateValueLen])]
 			e++
-			var names []string
-			for _, id := range ids {
-				n, ok := a.names[id]
-				if !ok {
-					t.Fatalf("breach ID %d not named", id)
-				}
-				names = append(names, n)
-			}
-			slices.Sort(names)
+			names := a.sortedNames(t, ids)
 			if !slices.Equal(names, it.want) || found != (it.want != nil) {
 				t.Errorf("%q: found %v %v, want %v", it.addr, found, names, it.want)
 			}
@@ -379,6 +371,13 @@ func (pc *privClient) binLookup(kind string, input []byte) []string {
 	if !ok {
 		return nil
 	}
+	return a.sortedNames(t, ids)
+}
+
+// sortedNames returns the answer's names of breach IDs, sorted; an ID
+// missing from the answer's table fails the test.
+func (a binAnswer) sortedNames(t *testing.T, ids []uint32) []string {
+	t.Helper()
 	var names []string
 	for _, id := range ids {
 		n, ok := a.names[id]
