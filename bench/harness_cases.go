@@ -303,20 +303,31 @@ func runLookupBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := map[string]benchMeasure{}
-	for _, c := range []struct {
-		row string
-		fn  func(b *testing.B)
-	}{
+	return runBenchRows([]benchRow{
 		{rowMayContain, func(b *testing.B) { MayContainAbsent(b, f.ix, f.kind, f.probes) }},
 		{rowLookupAbsent, func(b *testing.B) { LookupAbsent(b, f.ix, f.kind, f.probes) }},
 		{rowLookupPresent, func(b *testing.B) { LookupPresent(b, f.ix, f.kind, f.present) }},
-	} {
+	}, func(r testing.BenchmarkResult) benchMeasure {
+		return benchMeasure{value: 1e9 / benchNsPerOp(r), note: fmt.Sprintf("%d keys, %d allocs/op", f.keys, r.AllocsPerOp())}
+	})
+}
+
+// benchRow is a Go benchmark function and the table row it measures.
+type benchRow struct {
+	row string
+	fn  func(b *testing.B)
+}
+
+// runBenchRows runs each benchmark function and turns its result into its
+// row's measure.
+func runBenchRows(rows []benchRow, measure func(testing.BenchmarkResult) benchMeasure) (map[string]benchMeasure, error) {
+	res := map[string]benchMeasure{}
+	for _, c := range rows {
 		r, err := benchRunTB(c.row, c.fn)
 		if err != nil {
 			return nil, err
 		}
-		res[c.row] = benchMeasure{value: 1e9 / benchNsPerOp(r), note: fmt.Sprintf("%d keys, %d allocs/op", f.keys, r.AllocsPerOp())}
+		res[c.row] = measure(r)
 	}
 	return res, nil
 }
@@ -327,21 +338,12 @@ func runRangeBench(e *benchEnv) (map[string]benchMeasure, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := map[string]benchMeasure{}
-	for _, c := range []struct {
-		row string
-		fn  func(b *testing.B)
-	}{
+	return runBenchRows([]benchRow{
 		{rowRange, func(b *testing.B) { PasswordRange(b, f.ix, f.kind, f.prefixes) }},
 		{rowAppendRange, func(b *testing.B) { AppendRange(b, f.ix, f.kind, f.prefixes) }},
-	} {
-		r, err := benchRunTB(c.row, c.fn)
-		if err != nil {
-			return nil, err
-		}
-		res[c.row] = benchMeasure{value: benchNsPerOp(r) / 1e3, note: fmt.Sprintf("%d rows, %.1f KB body", DensePerBucket, float64(r.Bytes)/1e3)}
-	}
-	return res, nil
+	}, func(r testing.BenchmarkResult) benchMeasure {
+		return benchMeasure{value: benchNsPerOp(r) / 1e3, note: fmt.Sprintf("%d rows, %.1f KB body", DensePerBucket, float64(r.Bytes)/1e3)}
+	})
 }
 
 // benchRangeURI returns a load URI function cycling over the dense prefixes.
