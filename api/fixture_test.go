@@ -313,26 +313,13 @@ func startServer(t testing.TB, opts Options) (*Server, string) {
 // t.Cleanup, so an index closed by an earlier-registered cleanup outlives it.
 func serveIndex(t testing.TB, ix *index.Index, opts Options) (*Server, string) {
 	t.Helper()
-	if opts.Logger == nil {
-		opts.Logger = discardLogger()
-	}
 	if opts.ShutdownTimeout == 0 {
 		// fasthttp counts a connection that has not finished a first
 		// request as idle only after 5 s; with -race on two loaded cores
 		// the default 10 s bound was seen to run out (TestPrivateConcurrent).
 		opts.ShutdownTimeout = 30 * time.Second
 	}
-	s, err := New(ix, opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	s, base, done, cancel := serveStoppable(t, ix, opts)
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -344,7 +331,29 @@ func serveIndex(t testing.TB, ix *index.Index, opts Options) (*Server, string) {
 			t.Errorf("Serve did not return after cancel")
 		}
 	})
-	return s, "http://" + ln.Addr().String()
+	return s, base
+}
+
+// serveStoppable serves ix on 127.0.0.1 until cancel is called; done
+// receives Serve's result. The caller stops it (defer cancel(); <-done)
+// before closing ix.
+func serveStoppable(t testing.TB, ix *index.Index, opts Options) (s *Server, base string, done <-chan error, cancel func()) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = discardLogger()
+	}
+	s, err := New(ix, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, ln) }()
+	return s, "http://" + ln.Addr().String(), errc, cancel
 }
 
 // rawClient does not ask for or decode compressed bodies.

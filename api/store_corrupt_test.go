@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,19 +104,8 @@ func storeFlipRun(t *testing.T, dir string, hexes []string, key string, rng *ran
 		return true, false, 0, 0 // refused at open: nothing served
 	}
 	defer ix.Close()
-	s, err := New(ix, Options{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	_, base, done, cancel := serveStoppable(t, ix, Options{})
 	defer func() { cancel(); <-done }()
-	base := "http://" + ln.Addr().String()
 	survived, opened = true, true
 	for i := 0; i < len(hexes); i += 500 {
 		batch := hexes[i:min(i+500, len(hexes))]

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -268,19 +267,8 @@ func flipRun(t *testing.T, dir, file string, want map[uint32]string) (bool, stri
 		return true, "refused"
 	}
 	defer ix.Close()
-	s, err := New(ix, Options{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	_, base, done, cancel := serveStoppable(t, ix, Options{})
 	defer func() { cancel(); <-done }()
-	base := "http://" + ln.Addr().String()
 	ok, saw500 := true, false
 	for p, body := range want {
 		for _, enc := range []string{"", "gzip", "br"} {
