@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"filippo.io/edwards25519"
 	"filippo.io/nistec"
 	"github.com/cloudflare/circl/oprf"
 
@@ -20,6 +21,8 @@ const (
 	benchTargetPrivDerive = 20_000 // keyed values/s per core at ingest
 
 	rowPrivMul      = "private: P-256 scalar multiplications (1 core, reference)"
+	rowPrivMulEd    = "private: edwards25519 scalar multiplications (1 core, reference)"
+	rowPrivR255     = "private: ristretto255-SHA512 FullEvaluate, circl (1 core, reference)"
 	rowPrivEval     = "private: server OPRF evaluations, batches of 8 (1 core)"
 	rowPrivEval64   = "private: server OPRF evaluations, batches of 64 (1 core)"
 	rowPrivDerive   = "private: keyed values at ingest (per core)"
@@ -39,6 +42,8 @@ func privateBenchCase() *benchCase {
 		once: true, // the derivation over the audit index dominates
 		rows: []Row{
 			{Name: rowPrivMul, Unit: "mults/s"},
+			{Name: rowPrivMulEd, Unit: "mults/s"},
+			{Name: rowPrivR255, Unit: "values/s"},
 			{Name: rowPrivEval, Unit: "evals/s", Goal: AtLeast, Target: benchTargetPrivEval},
 			{Name: rowPrivEval64, Unit: "evals/s", Goal: AtLeast, Target: benchTargetPrivEval},
 			{Name: rowPrivDerive, Unit: "ids/s", Goal: AtLeast, Target: benchTargetPrivDerive},
@@ -113,6 +118,9 @@ func runPrivateBench(e *benchEnv) (map[string]benchMeasure, error) {
 	}
 	ix.Close()
 	if err != nil {
+		return nil, err
+	}
+	if res[rowPrivMulEd], res[rowPrivR255], err = benchDeriveFloor(e); err != nil {
 		return nil, err
 	}
 
@@ -223,6 +231,62 @@ func benchPrivateEvals(e *benchEnv, ix *index.Index, info index.PrivateKey, batc
 		note: fmt.Sprintf("%d batches in %.2fs, DLEQ proof and bucket read included, GOMAXPROCS=1; %.2f scalar multiplications' time an evaluation",
 			batches, evalTime.Seconds(), evalTime.Seconds()/multTime.Seconds())}
 	mults = benchMeasure{value: float64(n) / multTime.Seconds(),
-		note: "filippo.io/nistec, interleaved with the evaluations: the machine's speed at that moment"}
+		note: fmt.Sprintf("filippo.io/nistec, %.1f µs each, interleaved with the evaluations: the machine's speed at that moment; the derivation target allows %.0f µs a keyed value",
+			multTime.Seconds()*1e6/float64(n), 1e6/float64(benchTargetPrivDerive))}
 	return evals, mults, nil
+}
+
+// benchDeriveFloor measures, on one goroutine, what bounds the keyed-value
+// derivation whatever the code around it: a keyed value of an RFC 9497
+// suite costs at least one constant-time variable-base scalar
+// multiplication in the suite's group. It times edwards25519's (the group
+// under ristretto255-SHA512, filippo.io/edwards25519: the fastest
+// constant-time one in Go) and circl's whole ristretto255-SHA512
+// FullEvaluate, interleaved, so that the rows compare with the P-256 row
+// and with the per-core derivation target (benchTargetPrivDerive, i.e.
+// 1e6/benchTargetPrivDerive µs per value).
+func benchDeriveFloor(e *benchEnv) (ed, r255 benchMeasure, err error) {
+	key, err := oprf.GenerateKey(oprf.SuiteRistretto255, rand.Reader)
+	if err != nil {
+		return ed, r255, err
+	}
+	srv := oprf.NewVerifiableServer(oprf.SuiteRistretto255, key)
+	var wide [64]byte
+	rand.Read(wide[:])
+	k, err := edwards25519.NewScalar().SetUniformBytes(wide[:])
+	if err != nil {
+		return ed, r255, err
+	}
+	p := edwards25519.NewGeneratorPoint()
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	ctx, cancel := context.WithTimeout(e.ctx, e.benchDur*2)
+	defer cancel()
+	const round = 64
+	var edTime, evTime time.Duration
+	rounds := 0
+	input := []byte("bench-00000000@example.org")
+	for rounds < 5 || ctx.Err() == nil {
+		t0 := time.Now()
+		for range round {
+			p.ScalarMult(k, p)
+		}
+		t1 := time.Now()
+		for i := range round {
+			input[6] = byte('0' + i%10)
+			if _, err := srv.FullEvaluate(input); err != nil {
+				return ed, r255, err
+			}
+		}
+		edTime += t1.Sub(t0)
+		evTime += time.Since(t1)
+		rounds++
+	}
+	n := float64(rounds * round)
+	budget := 1e6 / float64(benchTargetPrivDerive)
+	ed = benchMeasure{value: n / edTime.Seconds(),
+		note: fmt.Sprintf("%.1f µs each; the derivation target allows %.0f µs a value, hash-to-group and encoding included", edTime.Seconds()*1e6/n, budget)}
+	r255 = benchMeasure{value: n / evTime.Seconds(),
+		note: fmt.Sprintf("%.1f µs a value: hash-to-group, scalar multiplication, encoding, finalize", evTime.Seconds()*1e6/n)}
+	return ed, r255, nil
 }
