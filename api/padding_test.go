@@ -4,11 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -220,6 +225,86 @@ func TestRangeDenseOneWrite(t *testing.T) {
 		}
 		if pad != "" && len(body) < len(want)+10*39 {
 			t.Errorf("padded body of %d bytes for %d bytes of real rows", len(body), len(want))
+		}
+	}
+}
+
+// At the density of a 2-billion-hash corpus (2e9 / 2^20 ≈ 1,907 rows a
+// bucket, ~75 KB, more than the 64 KiB write buffer) a range is still
+// served whole and exact over TCP, padded or not, to a client asking for
+// compression or not: the expected body is built here from the rows the
+// test generated, not read back from the index.
+func TestRangeDensestBucket(t *testing.T) {
+	const prefix, rows = "FEDCB", 1907
+	ix, err := index.Open(index.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	bb, err := ix.NewBaseBuilder(index.KindSHA1, index.BuildOptions{SourceID: "densest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	counts := map[string]uint64{}
+	for len(counts) < rows {
+		s := make([]byte, 35)
+		for i := range s {
+			s[i] = upperHex[rng.IntN(16)]
+		}
+		counts[string(s)] = 1 + uint64(rng.IntN(50_000_000))
+	}
+	suffixes := slices.Sorted(maps.Keys(counts))
+	lines := make([]string, len(suffixes))
+	for i, s := range suffixes {
+		h := mustHash(index.KindSHA1, prefix+s)
+		if err := bb.SetBase(&h, counts[s]); err != nil {
+			t.Fatal(err)
+		}
+		lines[i] = s + ":" + strconv.FormatUint(counts[s], 10)
+	}
+	if _, err := bb.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(lines, "\r\n")
+	if len(want) <= DefaultWriteBufferSize {
+		t.Fatalf("the bucket has %d bytes, not more than the write buffer", len(want))
+	}
+	_, base := serveIndex(t, ix, Options{})
+	for _, headers := range [][]string{
+		nil,
+		{"Accept-Encoding: gzip, deflate, br"},
+		{"Add-Padding: true"},
+		{"Add-Padding: true", "Accept-Encoding: gzip"},
+	} {
+		resp, body := get(t, "GET", base+"/range/"+prefix, headers...)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" {
+			t.Fatalf("%q: status %d, Content-Encoding %q", headers, resp.StatusCode, resp.Header.Get("Content-Encoding"))
+		}
+		if len(headers) == 0 || !strings.HasPrefix(headers[0], "Add-Padding") {
+			if string(body) != want {
+				t.Fatalf("%q: %d bytes, want the %d bytes of the %d rows", headers, len(body), len(want), rows)
+			}
+			continue
+		}
+		// Padding keeps every real row and adds only rows of count 0.
+		got := map[string]string{}
+		for l := range strings.SplitSeq(string(body), "\r\n") {
+			s, c, ok := strings.Cut(l, ":")
+			if !ok || len(s) != 35 {
+				t.Fatalf("%q: line %q", headers, l)
+			}
+			got[s] = c
+		}
+		for s, n := range counts {
+			if got[s] != strconv.FormatUint(n, 10) {
+				t.Fatalf("%q: row %s has count %q, want %d", headers, s, got[s], n)
+			}
+		}
+		for s, c := range got {
+			if _, real := counts[s]; !real && c != "0" {
+				t.Fatalf("%q: padding row %s has count %s", headers, s, c)
+			}
 		}
 	}
 }
