@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -99,14 +98,7 @@ func (s *Server) serveAudit(ctx *fasthttp.RequestCtx) {
 		}
 		resp.Found = append(resp.Found, r)
 	}
-	out, err := json.Marshal(resp)
-	if err != nil {
-		jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
-		return
-	}
-	ctx.Response.Header.SetContentTypeBytes(vJSON)
-	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	ctx.Response.SetBodyRaw(out)
+	noStoreJSON(ctx, resp)
 }
 
 // parseAuditBody parses one hex hash of kind k per line (LF or CRLF). It

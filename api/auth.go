@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"sync"
@@ -77,6 +78,20 @@ func jsonError(ctx *fasthttp.RequestCtx, status int, msg string) {
 	b = append(b, `,"message":`...)
 	b = strconv.AppendQuote(b, msg)
 	b = append(b, '}')
+	ctx.Response.SetBodyRaw(b)
+}
+
+// noStoreJSON writes v as a JSON body that no cache may keep: the answers
+// computed for one key (audits, private lookups, a key's status). A value
+// that cannot be marshalled is a bug of ours: 500.
+func noStoreJSON(ctx *fasthttp.RequestCtx, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
+		return
+	}
+	ctx.Response.Header.SetContentTypeBytes(vJSON)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	ctx.Response.SetBodyRaw(b)
 }
 

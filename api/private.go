@@ -140,10 +140,7 @@ func (s *Server) servePrivateKey(ctx *fasthttp.RequestCtx) {
 	for _, k := range index.PrivateKinds {
 		resp.Kinds[k.String()] = PrivateKind{PrefixBits: info.Bits[k], Records: info.Records[k]}
 	}
-	b, _ := json.Marshal(resp)
-	ctx.Response.Header.SetContentTypeBytes(vJSON)
-	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	ctx.Response.SetBodyRaw(b)
+	noStoreJSON(ctx, resp)
 }
 
 // servePrivate answers POST /v1/private/{email|phone|credential}.
@@ -255,10 +252,7 @@ func (s *Server) servePrivate(ctx *fasthttp.RequestCtx, name []byte) {
 			resp.Bucket = append(resp.Bucket, PrivateEntry{base64.StdEncoding.EncodeToString(e.Value[:]), ids})
 		}
 	}
-	b, _ := json.Marshal(resp)
-	ctx.Response.Header.SetContentTypeBytes(vJSON)
-	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	ctx.Response.SetBodyRaw(b)
+	noStoreJSON(ctx, resp)
 }
 
 // privateBinaryAnswer writes ans in the binary format, hiding sensitive

@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +20,7 @@ import (
 // received neither the address nor any hex prefix of its SHA-1, and that
 // the two lookups of the same address sent different elements.
 func TestPrivateCheckPageInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		skipMissingDep(t, chromiumPath+" is absent (apt-get install chromium): the browser test did not run")
-	}
+	requireChromium(t)
 	f := getPrivateFixture(t)
 	s, err := New(f.ix, Options{Logger: discardLogger()})
 	if err != nil {
@@ -31,38 +28,15 @@ func TestPrivateCheckPageInChromium(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var seen []string
-	h := s.Handler()
-	srv := s.FastHTTPServer()
-	srv.Handler = func(ctx *fasthttp.RequestCtx) {
-		mu.Lock()
-		seen = append(seen, string(ctx.RequestURI())+"\n"+string(ctx.Request.Header.RawHeaders())+string(ctx.Request.Body()))
-		mu.Unlock()
-		h(ctx)
-	}
-	ln := listenLocal(t)
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown() })
-	base := "http://" + ln.Addr().String()
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
+	base := serveWrapped(t, s, func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+		return func(ctx *fasthttp.RequestCtx) {
+			mu.Lock()
+			seen = append(seen, string(ctx.RequestURI())+"\n"+string(ctx.Request.Header.RawHeaders())+string(ctx.Request.Body()))
+			mu.Unlock()
+			h(ctx)
+		}
+	})
+	ctx := chromiumContext(t, 90*time.Second)
 
 	cases := []struct{ typed, norm, want string }{
 		{"  Alice@Example.COM ", "alice@example.com", "2 breach(es): Breach1, Breach2"},

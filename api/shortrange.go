@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -196,12 +195,5 @@ func (s *Server) serveSubscription(ctx *fasthttp.RequestCtx) {
 		st.PwndexRanges = &ShortRanges{Path: pathShortRange + "{kind}/{prefix}", MinDigits: ShortRangeMinDigits, MaxDigits: ShortRangeMaxDigits,
 			Counts: map[string]uint64{"email": m.Counts[index.KindEmail], "phone": m.Counts[index.KindPhone]}}
 	}
-	b, err := json.Marshal(st)
-	if err != nil {
-		jsonError(ctx, fasthttp.StatusInternalServerError, "Internal error")
-		return
-	}
-	ctx.Response.Header.SetContentTypeBytes(vJSON)
-	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	ctx.Response.SetBodyRaw(b)
+	noStoreJSON(ctx, st)
 }

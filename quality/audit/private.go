@@ -573,14 +573,6 @@ func (a *auditor) resolveByHash(hr hashResolver, recs []record) ([]hit, error) {
 		}
 		i = j
 	}
-	slices.SortFunc(all, func(x, y hit) int {
-		switch {
-		case x.line < y.line:
-			return -1
-		case x.line > y.line:
-			return 1
-		}
-		return int(x.kinds) - int(y.kinds)
-	})
+	sortHits(all)
 	return all, nil
 }

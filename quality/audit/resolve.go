@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -30,6 +31,17 @@ type hit struct {
 	line     uint64
 	kinds    uint8
 	breaches []uint32
+}
+
+// sortHits orders hits by input line, then by kind: the order in which the
+// report lists them, whichever resolver (ranges or private lookups) found them.
+func sortHits(all []hit) {
+	slices.SortFunc(all, func(x, y hit) int {
+		if c := cmp.Compare(x.line, y.line); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.kinds, y.kinds)
+	})
 }
 
 // group is a run of records sharing kind and range prefix.
@@ -201,15 +213,7 @@ func (a *auditor) resolve(recs []record) ([]hit, error) {
 	if firstEr != nil {
 		return nil, firstEr
 	}
-	slices.SortFunc(all, func(x, y hit) int {
-		switch {
-		case x.line < y.line:
-			return -1
-		case x.line > y.line:
-			return 1
-		}
-		return int(x.kinds) - int(y.kinds)
-	})
+	sortHits(all)
 	return all, nil
 }
 
@@ -260,10 +264,10 @@ func (a *auditor) matchCompact(g []record, c *compactRange, dst []hit) []hit {
 	ids := make([]int64, len(c.names)) // catalog index + 1 per name, 0 = not looked up
 	i, j := 0, 0
 	for i < len(g) && j < len(c.hashes) {
-		switch cmp := bytes.Compare(g[i].hash[:], c.hashes[j][:]); {
-		case cmp < 0:
+		switch d := bytes.Compare(g[i].hash[:], c.hashes[j][:]); {
+		case d < 0:
 			i++
-		case cmp > 0:
+		case d > 0:
 			j++
 		default:
 			var bs []uint32
