@@ -59,23 +59,9 @@ func TestCheckPageInChromium(t *testing.T) {
 		if want := f.counts[index.KindSHA1][tc.password]; want != 0 && !strings.Contains(tc.want, " "+strconv.FormatUint(want, 10)+" ") {
 			t.Fatalf("fixture count of %q is %d, test expects %q", tc.password, want, tc.want)
 		}
-		err := chromedp.Do(ctx,
-			chromedp.Navigate(base+"/"),
-			chromedp.WaitVisible(chromedp.CSS("#password")),
-			chromedp.SendKeys(chromedp.CSS("#password"), tc.password),
-			chromedp.Click(chromedp.CSS("#check")),
-			chromedp.WaitVisible(chromedp.CSS("#result")),
-			func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-				_, err := chromedp.Poll[bool](`document.getElementById("result").textContent !== "Checking…"`)(ctx, t)
-				return chromedp.Void{}, err
-			},
-		)
+		verdict, err := pageVerdict(ctx, base, "#check", "#result", [2]string{"#password", tc.password})
 		if err != nil {
 			t.Fatalf("driving Chromium for %q: %v", tc.password, err)
-		}
-		verdict, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#result")))
-		if err != nil {
-			t.Fatalf("reading the verdict for %q: %v", tc.password, err)
 		}
 		if !strings.Contains(verdict, tc.want) {
 			t.Errorf("password %q: page says %q, want %q", tc.password, verdict, tc.want)
@@ -156,6 +142,28 @@ func chromiumContext(t *testing.T, timeout time.Duration) context.Context {
 		cancelAlloc()
 	})
 	return ctx
+}
+
+// pageVerdict loads the check page at base, types each {selector, text}
+// input, clicks button and returns the text of the result element once it no
+// longer reads "Checking…".
+func pageVerdict(ctx context.Context, base, button, result string, inputs ...[2]string) (string, error) {
+	actions := []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/"), chromedp.WaitVisible(chromedp.CSS(inputs[0][0]))}
+	for _, in := range inputs {
+		actions = append(actions, chromedp.SendKeys(chromedp.CSS(in[0]), in[1]))
+	}
+	actions = append(actions,
+		chromedp.Click(chromedp.CSS(button)),
+		chromedp.WaitVisible(chromedp.CSS(result)),
+		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Poll[bool](`document.querySelector(`+strconv.Quote(result)+`).textContent !== "Checking…"`)(ctx, t)
+			return chromedp.Void{}, err
+		},
+	)
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		return "", err
+	}
+	return chromedp.Run(ctx, chromedp.Text(chromedp.CSS(result)))
 }
 
 func listenLocal(t *testing.T) net.Listener {

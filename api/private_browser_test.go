@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/valyala/fasthttp"
 )
 
@@ -46,24 +44,9 @@ func TestPrivateCheckPageInChromium(t *testing.T) {
 		{"bob@example.org.", "bob@example.org", "1 breach(es): Breach1"},
 	}
 	for _, tc := range cases {
-		err := chromedp.Do(ctx,
-			chromedp.Navigate(base+"/"),
-			chromedp.WaitVisible(chromedp.CSS("#pemail")),
-			chromedp.SendKeys(chromedp.CSS("#pemail"), tc.typed),
-			chromedp.SendKeys(chromedp.CSS("#pkey"), f.key),
-			chromedp.Click(chromedp.CSS("#pcheck")),
-			chromedp.WaitVisible(chromedp.CSS("#presult")),
-			func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-				_, err := chromedp.Poll[bool](`document.getElementById("presult").textContent !== "Checking…"`)(ctx, t)
-				return chromedp.Void{}, err
-			},
-		)
+		verdict, err := pageVerdict(ctx, base, "#pcheck", "#presult", [2]string{"#pemail", tc.typed}, [2]string{"#pkey", f.key})
 		if err != nil {
 			t.Fatalf("driving Chromium for %q: %v", tc.typed, err)
-		}
-		verdict, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#presult")))
-		if err != nil {
-			t.Fatalf("reading the verdict for %q: %v", tc.typed, err)
 		}
 		if !strings.Contains(verdict, tc.want) {
 			t.Errorf("%q: page says %q, want %q", tc.typed, verdict, tc.want)
