@@ -12,14 +12,16 @@ import (
 
 // Failed authentication is throttled per client address (the TCP peer, or
 // the address trusted proxies forwarded: clientip.go): each address may
-// fail (missing, invalid or under-scoped key) authBurst times in a row,
-// then one more time every authRefill; beyond that every request of that
-// address needing a key is answered 429 without looking at its key, so
+// fail (a missing or invalid key, 401, or a valid key lacking the route's
+// scope, 403) authBurst times in a row, then one more time every
+// authRefill; beyond that every request of that address needing a key is
+// answered 429 without looking at its key, so
 // guessing keys costs authRefill per guess. IPv6 clients are grouped by
 // /64. Addresses live only in this in-memory table, are never logged, and
 // the table is bounded: when full it forgets addresses whose allowance has
 // refilled, and if none has, all of them (an attacker with that many
-// addresses gains one burst each).
+// addresses gains one burst each). The table outlives swaps of the served
+// index (Live.Swap), as lockouts must.
 const (
 	authBurst      = 20
 	authRefill     = 2 * time.Second

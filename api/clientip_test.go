@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -311,5 +312,99 @@ func TestAuthThrottleBehindProxy(t *testing.T) {
 	}
 	if st := do(proxy, f.keys.ranger, "X-Forwarded-For", "198.51.100.5"); st != 200 {
 		t.Errorf("a forwarded client the direct one named: %d, want 200", st)
+	}
+}
+
+// TestAuthThrottleForbiddenCounts: a valid key used beyond its scope (403)
+// counts as a failed authentication, as the throttle's comment says.
+func TestAuthThrottleForbiddenCounts(t *testing.T) {
+	f := getFixture(t)
+	_, base := startServer(t, Options{})
+	url := base + "/api/v3/breachedaccount/range/" + idHex("alice@example.com")[:6]
+	c := clientFrom("127.0.0.4")
+	do := func(url, key string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("hibp-api-key", key)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	search := base + "/api/v3/breachedaccount/alice.martin@example.com" // checks its scopes itself
+	for i := range authBurst {
+		u, key := url, f.keys.none
+		switch i % 3 {
+		case 1:
+			key = f.keys.auditor
+		case 2:
+			u, key = search, f.keys.auditor
+		}
+		if st := do(u, key); st != 403 {
+			t.Fatalf("under-scoped request %d: %d, want 403", i+1, st)
+		}
+	}
+	if st := do(url, f.keys.ranger); st != 429 {
+		t.Errorf("after %d under-scoped requests: %d, want 429", authBurst, st)
+	}
+}
+
+// TestLiveSwapKeepsAuthThrottle: a client locked out stays locked out when
+// the served index is swapped (the throttle is not rebuilt with the
+// Server of the new index), while another client is not.
+func TestLiveSwapKeepsAuthThrottle(t *testing.T) {
+	f := getFixture(t)
+	live, err := NewLive(f.ix, Options{Logger: discardLogger()}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- live.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/api/v3/breachedaccount/range/" + idHex("alice@example.com")[:6]
+	do := func(c *http.Client, key string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("hibp-api-key", key)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	attacker, other := clientFrom("127.0.0.5"), clientFrom("127.0.0.6")
+	for i := range authBurst {
+		if st := do(attacker, fmt.Sprintf("pwx_wrong%d", i)); st != 401 {
+			t.Fatalf("failure %d: %d, want 401", i+1, st)
+		}
+	}
+	if st := do(attacker, f.keys.ranger); st != 429 {
+		t.Fatalf("before the swap: %d, want 429", st)
+	}
+	for range 2 {
+		if err := live.Swap(f.ix, nil); err != nil {
+			t.Fatal(err)
+		}
+		if st := do(attacker, f.keys.ranger); st != 429 {
+			t.Errorf("after a swap the locked-out client gets %d, want 429", st)
+		}
+		if st := do(other, f.keys.ranger); st != 200 {
+			t.Errorf("after a swap another client gets %d, want 200", st)
+		}
 	}
 }
