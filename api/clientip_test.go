@@ -161,11 +161,29 @@ func TestClientAddrAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkClientAddr: a request through two trusted proxies (the
+// client's own entry, the client, a trusted hop), an IPv6 one, and the
+// default without trusted proxies (the peer, headers unread).
 func BenchmarkClientAddr(b *testing.B) {
-	ctx, s := forwardedCtx()
-	b.ReportAllocs()
-	for b.Loop() {
-		s.clientAddrOf(ctx)
+	for _, bc := range []struct {
+		name, xff string
+		trusted   proxySet
+	}{
+		{"forwarded", "", testProxies},
+		{"forwarded-ipv6", "[2001:db8::1]:443, 2001:db8:ffff::5", testProxies},
+		{"no-proxies", "", nil},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx, s := forwardedCtx()
+			s.trusted = bc.trusted
+			if bc.xff != "" {
+				ctx.Request.Header.Set("X-Forwarded-For", bc.xff)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				s.clientAddrOf(ctx)
+			}
+		})
 	}
 }
 
