@@ -72,6 +72,7 @@ func (s *Server) accountPreamble(ctx *fasthttp.RequestCtx) (index.APIKey, bool) 
 		return key, false
 	}
 	if !key.HasScope(ScopeRange) && !key.HasScope(ScopeSearch) {
+		s.authFailed(ctx)
 		jsonError(ctx, fasthttp.StatusForbidden, "Access denied: the hibp-api-key lacks the "+ScopeSearch+" scope.")
 		return key, false
 	}

@@ -45,6 +45,7 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, scope string) (index.APIKey
 		return index.APIKey{}, false
 	}
 	if scope != "" && !key.HasScope(scope) {
+		s.authFailed(ctx) // a valid key used beyond its scope counts too
 		jsonError(ctx, fasthttp.StatusForbidden, "Access denied: the hibp-api-key lacks the "+scope+" scope.")
 		return index.APIKey{}, false
 	}

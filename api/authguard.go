@@ -2,7 +2,7 @@ package api
 
 import (
 	"math"
-	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -10,15 +10,18 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Failed authentication is throttled per client address: each address may
-// fail (missing, invalid or under-scoped key) authBurst times in a row,
-// then one more time every authRefill; beyond that every request of that
-// address needing a key is answered 429 without looking at its key, so
+// Failed authentication is throttled per client address (the TCP peer, or
+// the address trusted proxies forwarded: clientip.go): each address may
+// fail (a missing or invalid key, 401, or a valid key lacking the route's
+// scope, 403) authBurst times in a row, then one more time every
+// authRefill; beyond that every request of that address needing a key is
+// answered 429 without looking at its key, so
 // guessing keys costs authRefill per guess. IPv6 clients are grouped by
 // /64. Addresses live only in this in-memory table, are never logged, and
 // the table is bounded: when full it forgets addresses whose allowance has
 // refilled, and if none has, all of them (an attacker with that many
-// addresses gains one burst each).
+// addresses gains one burst each). The table outlives swaps of the served
+// index (Live.Swap), as lockouts must.
 const (
 	authBurst      = 20
 	authRefill     = 2 * time.Second
@@ -39,15 +42,17 @@ func newAuthThrottle() *authThrottle {
 	return &authThrottle{clients: make(map[[16]byte]*failBucket)}
 }
 
-// clientKey is the throttling key of an address: IPv4 as is, IPv6 by /64.
-func clientKey(ip net.IP) [16]byte {
-	var k [16]byte
-	if v4 := ip.To4(); v4 != nil {
-		copy(k[12:], v4)
-		k[10], k[11] = 0xff, 0xff
-		return k
+// clientKey is the throttling key of an address: IPv4 as is (in its
+// IPv4-mapped form), IPv6 by /64.
+func clientKey(a netip.Addr) [16]byte {
+	if !a.IsValid() {
+		return [16]byte{}
 	}
-	copy(k[:8], ip.To16())
+	a = a.Unmap()
+	k := a.As16()
+	if !a.Is4() {
+		clear(k[8:])
+	}
 	return k
 }
 
@@ -100,7 +105,7 @@ func (t *authThrottle) fail(key [16]byte, now time.Time) {
 // authThrottled answers 429 and returns true when the client has used up
 // its failed authentications.
 func (s *Server) authThrottled(ctx *fasthttp.RequestCtx) bool {
-	wait, blocked := s.authFails.blocked(clientKey(ctx.RemoteIP()), time.Now())
+	wait, blocked := s.authFails.blocked(clientKey(s.clientAddrOf(ctx)), time.Now())
 	if !blocked {
 		return false
 	}
@@ -114,5 +119,5 @@ func (s *Server) authThrottled(ctx *fasthttp.RequestCtx) bool {
 
 // authFailed records a failed authentication of the client.
 func (s *Server) authFailed(ctx *fasthttp.RequestCtx) {
-	s.authFails.fail(clientKey(ctx.RemoteIP()), time.Now())
+	s.authFails.fail(clientKey(s.clientAddrOf(ctx)), time.Now())
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	rtmetrics "runtime/metrics"
@@ -284,12 +285,12 @@ func TestAuthThrottle(t *testing.T) {
 	}
 	// Failures refill one per authRefill.
 	th := newAuthThrottle()
-	k := clientKey(net.ParseIP("2001:db8::1"))
+	k := clientKey(netip.MustParseAddr("2001:db8::1"))
 	now := time.Now()
 	for range authBurst {
 		th.fail(k, now)
 	}
-	if _, blocked := th.blocked(clientKey(net.ParseIP("2001:db8::ffff")), now); !blocked {
+	if _, blocked := th.blocked(clientKey(netip.MustParseAddr("2001:db8::ffff")), now); !blocked {
 		t.Errorf("an IPv6 neighbour in the same /64 is not throttled")
 	}
 	if _, blocked := th.blocked(k, now.Add(authRefill)); blocked {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -70,6 +71,16 @@ type Options struct {
 	// and /api/v3/pasteaccount/{account}, the routes that see plaintext
 	// addresses (they answer 403); the k-anonymity ranges stay.
 	NoAccountSearch bool
+
+	// TrustedProxies are the reverse proxies (e.g. the nginx of deploy/)
+	// whose X-Forwarded-For and X-Real-IP headers are believed when
+	// throttling failed authentication per client: for a request from one
+	// of them, the client is the rightmost X-Forwarded-For address that
+	// is not itself a trusted proxy (else X-Real-IP), never an address
+	// further left that the client could have written itself. Empty (the
+	// default) trusts nobody: the client is the TCP peer. A single
+	// address is a /32 or /128 prefix.
+	TrustedProxies []netip.Prefix
 
 	// DefaultRatePerMinute applies to API keys whose RatePerMinute is 0.
 	DefaultRatePerMinute int

@@ -31,7 +31,9 @@ type Server struct {
 	bodies budget
 	// authFails throttles failed authentication per client (authguard.go).
 	authFails *authThrottle
-	subs      subscriptions // POST /range/subscribe
+	// trusted holds Options.TrustedProxies (clientip.go).
+	trusted proxySet
+	subs    subscriptions // POST /range/subscribe
 }
 
 // New returns a Server for ix. The index must stay open while the server
@@ -58,7 +60,12 @@ func New(ix *index.Index, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("api: upload %q has no handler", p)
 		}
 	}
+	trusted, err := newProxySet(opts.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
+		trusted: trusted,
 		ix:      ix,
 		opts:    opts,
 		log:     NewLogger(opts.Logger),

@@ -26,6 +26,9 @@ type deployConfig struct {
 	Replicas                  []string
 	ReplicaPort, PublicPort   int
 	Bucket, SnapshotURL, Poll string
+	// Subnet is the compose network's; ProxyAddr, in it, nginx's address,
+	// the one the replicas trust (serve --trusted-proxy).
+	Subnet, ProxyAddr string
 }
 
 func shippedDeploy() deployConfig {
@@ -34,6 +37,7 @@ func shippedDeploy() deployConfig {
 		AccessLog: "off", CacheDir: "/var/cache/nginx/pwndex", CacheMaxSize: "2g", CacheValid: "60s", Listen: "80",
 		Replicas: []string{"replica1", "replica2"}, ReplicaPort: 8080, PublicPort: 8080, Bucket: "pwndex",
 		SnapshotURL: "s3://pwndex/snapshots?endpoint=minio:9000&disable_https=true", Poll: "10s",
+		Subnet: "172.28.0.0/24", ProxyAddr: "172.28.0.10",
 	}
 	for _, r := range c.Replicas {
 		c.Upstreams = append(c.Upstreams, r+":8080")

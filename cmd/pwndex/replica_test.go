@@ -634,6 +634,16 @@ func checkCache(t *testing.T, cache, writer, key, keyed string) {
 	if r := mustGet(t, cache, p); r.status != 401 {
 		t.Fatalf("keyless after keyed: %d (a cached answer?)", r.status)
 	}
+	// The same for the enterprise range, under the cached /range/.
+	search := "/range/search/" + strings.TrimPrefix(keyed, "/api/v3/breachedaccount/range/")
+	for range 2 {
+		if r := mustGet(t, cache, search, "Hibp-Enterprise-Api-Key", key); r.status != 200 || r.h.Get("X-Cache-Status") != "" || !bytes.Contains(r.body, []byte("hashSuffix")) {
+			t.Fatalf("keyed enterprise range: %d %q %q", r.status, r.h.Get("X-Cache-Status"), r.body)
+		}
+	}
+	if r := mustGet(t, cache, search); r.status != 401 {
+		t.Fatalf("keyless enterprise range after keyed: %d %q (a cached answer for a key)", r.status, r.h.Get("X-Cache-Status"))
+	}
 }
 
 // measureHitRatio sends a bounded, skewed workload through nginx and

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -37,6 +38,12 @@ serve reads the index itself and writers wait until it stops.
 The port is bound before "serving" is logged; a malformed --addr or one
 that cannot be bound exits 2.
 Logs carry no client address, URI, hash prefix or key.
+
+Behind a reverse proxy (deploy/nginx.conf) every request comes from the
+proxy's address: --trusted-proxy names it, so that failed authentication is
+throttled per client (the rightmost X-Forwarded-For address that is no
+trusted proxy, else X-Real-IP) instead of locking every client out at once.
+Headers from any other peer are ignored.
 
 Exit codes: 0 stopped by a signal, 2 usage or unusable index, 3 internal error.
 
@@ -81,7 +88,9 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		from      = fs.String("from", "", "serve the newest snapshot published at `URL` (s3://bucket/path?endpoint=...; see 'pwndex publish') instead of --index, and follow newer ones")
 		cacheDir  = fs.String("cache", "./pwndex-cache", "with --from: local cache `directory` of downloaded snapshots")
 		poll      = fs.Duration("poll", 10*time.Second, "how often to look for a newer snapshot (and on SIGHUP); default 10s with --from, 250ms with --index")
+		trusted   proxyList
 	)
+	fs.Var(&trusted, "trusted-proxy", "trust X-Forwarded-For and X-Real-IP from reverse proxies at `CIDR|IP` (repeatable, comma-separated) for the per-client throttle of failed authentication; default: nobody (the TCP peer is the client)")
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
@@ -130,6 +139,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		MaxConns:             *conns,
 		MaxAuditBytes:        *auditMax,
 		MaxBodyMemory:        *bodyMem,
+		TrustedProxies:       trusted,
 	}
 	if *from != "" {
 		ln, err := listenAddr(ctx, *addr)
@@ -213,4 +223,47 @@ func vetUpload(ix *index.Index, maxBytes int, scope string) api.Upload {
 func jsonMessage(err error) []byte {
 	b, _ := json.Marshal(map[string]string{"message": err.Error()})
 	return b
+}
+
+// proxyList is the value of --trusted-proxy: CIDR prefixes or single
+// addresses (a /32 or /128), repeatable and comma-separated.
+type proxyList []netip.Prefix
+
+func (l *proxyList) String() string {
+	if l == nil {
+		return ""
+	}
+	parts := make([]string, len(*l))
+	for i, p := range *l {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *proxyList) Set(v string) error {
+	for item := range strings.SplitSeq(v, ",") {
+		p, err := parseProxy(strings.TrimSpace(item))
+		if err != nil {
+			return err
+		}
+		*l = append(*l, p)
+	}
+	return nil
+}
+
+// parseProxy parses one --trusted-proxy item.
+func parseProxy(s string) (netip.Prefix, error) {
+	bad := fmt.Errorf("%q is not an IP address or CIDR prefix (e.g. 172.28.0.10 or 172.28.0.0/16)", s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, bad
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, bad
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
