@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -375,24 +374,8 @@ func TestAuthThrottleForbiddenCounts(t *testing.T) {
 // Server of the new index), while another client is not.
 func TestLiveSwapKeepsAuthThrottle(t *testing.T) {
 	f := getFixture(t)
-	live, err := NewLive(f.ix, Options{Logger: discardLogger()}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- live.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	url := "http://" + ln.Addr().String() + "/api/v3/breachedaccount/range/" + idHex("alice@example.com")[:6]
+	live, base := serveLive(t, f.ix, Options{Logger: discardLogger()})
+	url := base + "/api/v3/breachedaccount/range/" + idHex("alice@example.com")[:6]
 	do := func(c *http.Client, key string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", url, nil)

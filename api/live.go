@@ -17,8 +17,9 @@ import (
 // index between two requests, every request is answered entirely from the
 // one index that was current when it started (never a mix), and an old
 // index is released only once the last response that may alias its memory
-// has been written (see liveServer.Close). Rate limits, metrics and the
-// failed-authentication throttle carry over from one index to the next.
+// has been written (see liveServer.Close). Rate limits, metrics, the
+// failed-authentication throttle and the range subscriptions carry over
+// from one index to the next.
 type Live struct {
 	cur     atomic.Pointer[liveServer]
 	opts    Options
@@ -87,7 +88,7 @@ func (l *Live) newServer(ix *index.Index, prev *Server, release func()) (*liveSe
 		return nil, err
 	}
 	if prev != nil {
-		srv.limiter, srv.metrics, srv.authFails = prev.limiter, prev.metrics, prev.authFails
+		srv.limiter, srv.metrics, srv.authFails, srv.subs = prev.limiter, prev.metrics, prev.authFails, prev.subs
 	}
 	return &liveServer{srv: srv, release: release}, nil
 }

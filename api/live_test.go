@@ -182,3 +182,57 @@ func TestLiveSwapUnderLoad(t *testing.T) {
 		t.Fatalf("a request after Serve returned got %d", rc.Response.StatusCode())
 	}
 }
+
+// serveLive serves a Live over ix on 127.0.0.1 until the test ends and
+// returns it with its base URL.
+func serveLive(t *testing.T, ix *index.Index, opts Options) (*Live, string) {
+	t.Helper()
+	live, err := NewLive(ix, opts, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- live.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	})
+	return live, "http://" + ln.Addr().String()
+}
+
+// TestLiveSwapKeepsSubscriptions: a range subscription made before a live
+// swap is still held after it (200 "already held", not 201 "new"), for the
+// same key, while another key's subscription to the prefix is new.
+func TestLiveSwapKeepsSubscriptions(t *testing.T) {
+	f := getFixture(t)
+	live, base := serveLive(t, f.ix, Options{Logger: discardLogger()})
+	subscribe := func(key, prefix string) int {
+		t.Helper()
+		resp, body := post(t, base+"/range/subscribe", []byte(`{"hashPrefix":"`+prefix+`"}`), "Hibp-Enterprise-Api-Key: "+key)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("subscribe %s: %d %s", prefix, resp.StatusCode, body)
+		}
+		return resp.StatusCode
+	}
+	if st := subscribe(f.keys.ranger, "A1B2C3"); st != 201 {
+		t.Fatalf("first subscription: %d, want 201", st)
+	}
+	for i := range 2 {
+		if err := live.Swap(f.ix, nil); err != nil {
+			t.Fatal(err)
+		}
+		if st := subscribe(f.keys.ranger, "A1B2C3"); st != 200 {
+			t.Errorf("after swap %d the held subscription answers %d, want 200", i+1, st)
+		}
+	}
+	if st := subscribe(f.keys.ranger, "D4E5F6"); st != 201 {
+		t.Errorf("a new prefix after the swaps: %d, want 201", st)
+	}
+}

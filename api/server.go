@@ -33,7 +33,9 @@ type Server struct {
 	authFails *authThrottle
 	// trusted holds Options.TrustedProxies (clientip.go).
 	trusted proxySet
-	subs    subscriptions // POST /range/subscribe
+	// subs remembers POST /range/subscribe registrations (enterprise.go);
+	// shared across live swaps like the limiter.
+	subs *subscriptions
 }
 
 // New returns a Server for ix. The index must stay open while the server
@@ -71,6 +73,7 @@ func New(ix *index.Index, opts Options) (*Server, error) {
 		log:     NewLogger(opts.Logger),
 		limiter: newRateLimiter(),
 		metrics: newMetrics(),
+		subs:    &subscriptions{},
 		maxFly:  int64(opts.MaxInFlight),
 	}
 	s.maxBody = opts.MaxAuditBytes
