@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -276,20 +275,7 @@ func TestAuthThrottleBehindProxy(t *testing.T) {
 	proxy, direct := clientFrom("127.0.0.1"), clientFrom("127.0.0.2")
 	do := func(c *http.Client, key string, hdr ...string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", url, nil)
-		if key != "" {
-			req.Header.Set("hibp-api-key", key)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Add(hdr[i], hdr[i+1])
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		return getWithKey(t, c, url, key, hdr...).StatusCode
 	}
 	for i := range authBurst {
 		// The attacker varies what it writes itself; the proxy appends
@@ -339,18 +325,7 @@ func TestAuthThrottleForbiddenCounts(t *testing.T) {
 	_, base := startServer(t, Options{})
 	url := base + "/api/v3/breachedaccount/range/" + idHex("alice@example.com")[:6]
 	c := clientFrom("127.0.0.4")
-	do := func(url, key string) int {
-		t.Helper()
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("hibp-api-key", key)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	do := func(url, key string) int { return getWithKey(t, c, url, key).StatusCode }
 	search := base + "/api/v3/breachedaccount/alice.martin@example.com" // checks its scopes itself
 	for i := range authBurst {
 		u, key := url, f.keys.none
@@ -376,18 +351,7 @@ func TestLiveSwapKeepsAuthThrottle(t *testing.T) {
 	f := getFixture(t)
 	live, base := serveLive(t, f.ix, Options{Logger: discardLogger()})
 	url := base + "/api/v3/breachedaccount/range/" + idHex("alice@example.com")[:6]
-	do := func(c *http.Client, key string) int {
-		t.Helper()
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("hibp-api-key", key)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	do := func(c *http.Client, key string) int { return getWithKey(t, c, url, key).StatusCode }
 	attacker, other := clientFrom("127.0.0.5"), clientFrom("127.0.0.6")
 	for i := range authBurst {
 		if st := do(attacker, fmt.Sprintf("pwx_wrong%d", i)); st != 401 {

@@ -245,25 +245,37 @@ func clientFrom(local string) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableCompression: true}}
 }
 
+// getWithKey GETs url through c with the hibp-api-key header (none when key
+// is empty) and the name, value pairs of hdr, reads the body away and
+// returns the response.
+func getWithKey(t testing.TB, c *http.Client, url, key string, hdr ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("hibp-api-key", key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
 func TestAuthThrottle(t *testing.T) {
 	f := getFixture(t)
 	var logs safeBuffer
 	_, base := startServer(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), AccessLog: true})
 	url := base + "/api/v3/breachedaccount/range/" + idHex("alice@example.com")[:6]
 	attacker, other := clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
-	do := func(c *http.Client, key string) *http.Response {
-		req, _ := http.NewRequest("GET", url, nil)
-		if key != "" {
-			req.Header.Set("hibp-api-key", key)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
-	}
+	do := func(c *http.Client, key string) *http.Response { return getWithKey(t, c, url, key) }
 	for i := range authBurst {
 		key := fmt.Sprintf("pwx_wrong%d", i)
 		if i%4 == 0 {
