@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pwndex/pwndex/index"
 )
 
 // Torture tests (`make torture`): long randomised fault runs, skipped
@@ -396,12 +398,12 @@ func TestTortureKillAudit(t *testing.T) {
 }
 
 // TestTortureKillPrivate kills an ingest with SIGKILL at a random moment
-// (within its clean duration, half of them near its end, so that some land
-// in the private step that follows the commit), then runs `pwndex repair` and wants exit 0, check
+// (half of the runs within its clean duration, half within the private
+// step that follows its commit), then runs `pwndex repair` and wants exit 0, check
 // clean, and, when the killed ingest had committed its breach, the private
 // files (oprf.key, private/*) byte for byte those of a clean ingest under
-// the same key: repair completes an interrupted private step. When the
-// breach was not committed, the ingest run again must give them.
+// the same key: repair alone completes an interrupted private step. When
+// the breach was not committed, the ingest run again must give them.
 func TestTortureKillPrivate(t *testing.T) {
 	runs := tortureRuns(t, 6, 40)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 97))
@@ -430,8 +432,7 @@ func TestTortureKillPrivate(t *testing.T) {
 		t.Fatalf("clean ingest: %s", r.stderr)
 	}
 	clean := r.duration
-	// Half of the kills land within twice the private step's duration
-	// before the clean run's end (it follows the commit).
+	// Half of the kills land at a random moment of the private step.
 	var priv time.Duration
 	if i := strings.Index(r.stderr, "private lookup values up to date ("); i >= 0 {
 		rest := r.stderr[i+len("private lookup values up to date ("):]
@@ -448,18 +449,18 @@ func TestTortureKillPrivate(t *testing.T) {
 		if err := os.CopyFS(work, os.DirFS(tmpl)); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
-		cmd, o, e, err := startPwndex(append([]string{"ingest", "--index", work, "--quiet"}, dumps[1]...)...)
-		if err != nil {
-			t.Fatal(err)
+		if i%2 == 0 {
+			start := time.Now()
+			cmd, o, e, err := startPwndex(append([]string{"ingest", "--index", work, "--quiet"}, dumps[1]...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(clean))))
+			cmd.Process.Kill()
+			waitPwndex(cmd, o, e, start)
+		} else {
+			killInPrivateStep(t, time.Duration(rng.Int64N(int64(priv))), append([]string{"ingest", "--index", work, "--quiet"}, dumps[1]...)...)
 		}
-		at := time.Duration(rng.Int64N(int64(clean)))
-		if i%2 == 1 {
-			at = clean - time.Duration(rng.Int64N(int64(min(2*priv, clean))))
-		}
-		time.Sleep(at)
-		cmd.Process.Kill()
-		waitPwndex(cmd, o, e, start)
 		rp := pwndex(t, "repair", "--index", work)
 		if rp.code != 0 {
 			failures = append(failures, fmt.Sprintf("run %d: repair exit %d: %s%s", i, rp.code, rp.stdout, rp.stderr))
@@ -470,12 +471,21 @@ func TestTortureKillPrivate(t *testing.T) {
 			continue
 		}
 		// Repair alone completes a committed ingest; an uncommitted one
-		// is completed by running it again (a committed breach would make
-		// it exit 2: its name exists).
+		// is completed by running it again.
 		if strings.Contains(rp.stdout, "not committed") {
 			inPrivate++ // killed within the private step, after the commit
 		}
-		if got := privateFiles(t, work); maps.Equal(got, want) {
+		ix, err := index.Open(index.Options{Dir: work, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, committed := ix.BreachByName("Next")
+		ix.Close()
+		if committed {
+			if got := privateFiles(t, work); !maps.Equal(got, want) {
+				failures = append(failures, fmt.Sprintf("run %d: breach committed, but the private files after repair differ from a clean ingest (repair said: %s)", i, rp.stdout))
+				continue
+			}
 			byRepair++
 			survived++
 			continue
@@ -512,4 +522,32 @@ func privateFiles(t *testing.T, dir string) map[string]string {
 		out[filepath.Base(p)] = string(b)
 	}
 	return out
+}
+
+// killInPrivateStep starts `pwndex args...` (an ingest), waits for its
+// summary on stdout (printed after the commit, before the private step),
+// then for after, and kills it with SIGKILL.
+func killInPrivateStep(t *testing.T, after time.Duration, args ...string) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainHelper$")
+	cmd.Env = append(os.Environ(), mainHelperEnv+"="+strings.Join(args, "\x1f"))
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if fi, err := out.Stat(); err == nil && fi.Size() > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(after)
+	cmd.Process.Kill()
+	cmd.Wait()
 }
