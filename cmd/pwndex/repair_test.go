@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"fmt"
 	"maps"
@@ -85,7 +86,9 @@ func TestRepairCommand(t *testing.T) {
 // lookup files an ingest wrote (`bench gen` dump). A deleted e-mail
 // artefact, a flipped sidecar and a leftover temporary file: check exits
 // 1, repair exits 0 naming the rebuilt artefact and the leftover, and the
-// private files are byte for byte those before the damage. A flipped
+// private files are byte for byte those before the damage. oprf.key
+// without its checksum line: check exits 1, repair adds it (the file is
+// then byte for byte the one ingest wrote). A flipped
 // oprf.key: repair exits 1 naming 'pwndex keys oprf-rotate' and changes
 // no private file; a deleted one: check exits 1 naming it too (the
 // artefacts are left). `keys oprf-rotate` then makes a new key, after
@@ -145,8 +148,22 @@ func TestRepairCommandPrivate(t *testing.T) {
 		t.Fatal("private files after repair differ from those ingest wrote")
 	}
 
+	// A key file written before the checksum line: repair adds it, the
+	// key unchanged.
 	key := filepath.Join(dir, "oprf.key")
 	kb, _ := os.ReadFile(key)
+	os.WriteFile(key, kb[:bytes.LastIndex(kb, []byte("\n#sha256 "))+1], 0o600)
+	if code, stdout, _ := runCLI(t, "check", "--index", dir); code != 1 || !strings.Contains(stdout, "no checksum") {
+		t.Fatalf("check of a key file without checksum: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, stderr := runCLI(t, "repair", "--index", dir); code != 0 || !strings.Contains(stdout, "oprf.key: checksum added") {
+		t.Fatalf("repair of a key file without checksum: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got := tree(); !maps.Equal(got, pristine) {
+		t.Fatal("private files after adding the checksum differ from those ingest wrote")
+	}
+
+	kb, _ = os.ReadFile(key)
 	kb[len(kb)/2] ^= 0x20
 	os.WriteFile(key, kb, 0o600)
 	damaged := tree()
