@@ -627,8 +627,11 @@ type privRec struct {
 
 // DerivePrivate writes the private artefacts missing for the live
 // generations under the current OPRF key (creating the key if the index
-// has none), then commits them in oprf.key and removes stale artefacts.
-// Ingest calls it after every commit; it is a no-op when nothing changed.
+// has none and private/ holds no artefact), then commits them in oprf.key
+// and removes stale artefacts. Ingest calls it after every commit; it is a
+// no-op when nothing changed. A damaged oprf.key, or a missing one with
+// artefacts left, is ErrPrivateKeyLost: it never makes a new key in their
+// place (RotatePrivateKey does).
 func (ix *Index) DerivePrivate(ctx context.Context) error {
 	return ix.derivePrivate(ctx, false)
 }
