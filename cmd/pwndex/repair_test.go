@@ -91,8 +91,9 @@ func TestRepairCommand(t *testing.T) {
 // then byte for byte the one ingest wrote). A flipped
 // oprf.key: repair exits 1 naming 'pwndex keys oprf-rotate' and changes
 // no private file; a deleted one: check exits 1 naming it too (the
-// artefacts are left). `keys oprf-rotate` then makes a new key, after
-// which check and repair exit 0.
+// artefacts are left), and an ingest exits 3 naming the fix without
+// making a new key. `keys oprf-rotate` then makes a new key, after which
+// check and repair exit 0.
 func TestRepairCommandPrivate(t *testing.T) {
 	tmp := t.TempDir()
 	gen := filepath.Join(tmp, "dump")
@@ -183,6 +184,14 @@ func TestRepairCommandPrivate(t *testing.T) {
 	}
 	if _, err := os.Stat(key); err == nil {
 		t.Fatal("repair made a new oprf.key")
+	}
+	// An ingest (its sources already in) does not make a new key either.
+	if code, _, stderr := runCLI(t, "ingest", "--quiet", "--index", dir, "--manifest", filepath.Join(gen, "manifest.json"),
+		filepath.Join(gen, "Priv.csv"), filepath.Join(gen, "Priv-combo.txt")); code != 3 || !strings.Contains(stderr, "oprf-rotate") || strings.Contains(stderr, "run the same command again") {
+		t.Fatalf("ingest over a lost key: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(key); err == nil {
+		t.Fatal("ingest made a new oprf.key")
 	}
 	if code, _, stderr := runCLI(t, "keys", "oprf-rotate", "--index", dir); code != 0 || !strings.Contains(stderr, "new OPRF key") {
 		t.Fatalf("oprf-rotate over a deleted key: exit %d: %s", code, stderr)
