@@ -233,31 +233,44 @@ func (ix *Index) readKeyFile() (keyFile, *oprf.PrivateKey, error) {
 	return readKeyFileAt(ix.keyPath())
 }
 
-// readKeyFileAt reads and validates the oprf.key file at path.
+// readKeyFileAt reads and validates the oprf.key file at path. An error
+// about its content (checksum, JSON, suite, secret, a key ID that is not
+// the key's) is a *KeyDamagedError: the key is lost, unlike an error
+// reading the file.
 func readKeyFileAt(path string) (keyFile, *oprf.PrivateKey, error) {
 	var kf keyFile
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return kf, nil, err
 	}
+	damaged := func(format string, a ...any) (keyFile, *oprf.PrivateKey, error) {
+		return kf, nil, &KeyDamagedError{Path: path, Err: fmt.Errorf(format, a...)}
+	}
 	b, summed, ok := splitKeySum(b)
 	if !ok {
-		return kf, nil, fmt.Errorf("%s: checksum mismatch (corrupt)", path)
+		return damaged("checksum mismatch (corrupt)")
 	}
 	kf.summed = summed
 	if err := json.Unmarshal(b, &kf); err != nil {
-		return kf, nil, fmt.Errorf("%s: %w", path, err)
+		return damaged("%w", err)
 	}
 	if kf.Suite != PrivateSuite.Identifier() {
-		return kf, nil, fmt.Errorf("%s: suite %q, want %s", path, kf.Suite, PrivateSuite.Identifier())
+		return damaged("suite %q, want %s", kf.Suite, PrivateSuite.Identifier())
 	}
 	sk, err := hex.DecodeString(kf.Secret)
 	if err != nil {
-		return kf, nil, fmt.Errorf("%s: bad secret: %w", path, err)
+		return damaged("bad secret: %w", err)
 	}
 	k := new(oprf.PrivateKey)
 	if err := k.UnmarshalBinary(PrivateSuite, sk); err != nil {
-		return kf, nil, fmt.Errorf("%s: bad secret: %w", path, err)
+		return damaged("bad secret: %w", err)
+	}
+	pk, err := k.Public().MarshalBinary()
+	if err != nil {
+		return damaged("bad secret: %w", err)
+	}
+	if id := sha256.Sum256(pk); kf.KeyID != hex.EncodeToString(id[:8]) {
+		return damaged("key ID %q does not match the key", kf.KeyID)
 	}
 	if kf.Files == nil {
 		kf.Files = map[string]string{}
@@ -265,10 +278,48 @@ func readKeyFileAt(path string) (keyFile, *oprf.PrivateKey, error) {
 	return kf, k, nil
 }
 
-// ensureKey creates oprf.key if the index has none (index creation).
+// KeyDamagedError reports an oprf.key whose content is damaged: the key is
+// lost. Repair and derivations never replace it by a new key on their own
+// (every client would have to fetch the new public key): 'pwndex keys
+// oprf-rotate' does (RotatePrivateKey).
+type KeyDamagedError struct {
+	Path string // the key file
+	Err  error  // what is wrong with it
+}
+
+func (e *KeyDamagedError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+
+// Unwrap returns what is wrong with the key file.
+func (e *KeyDamagedError) Unwrap() error { return e.Err }
+
+// ErrPrivateKeyLost is returned by DerivePrivate when oprf.key is damaged,
+// or missing while private/ holds artefacts made with it.
+var ErrPrivateKeyLost = errors.New("index: OPRF key lost (run 'pwndex keys oprf-rotate': a new key, whose public key clients must fetch again)")
+
+// privArtefacts returns the names of the artefacts (.opr files) in the
+// private directory pdir, none when it does not exist.
+func privArtefacts(pdir string) []string {
+	ents, _ := os.ReadDir(pdir)
+	var out []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".opr") && e.Type().IsRegular() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// ensureKey creates oprf.key if the index has none (index creation, or an
+// index written before private lookups). It creates none when private/
+// holds artefacts: their key is lost, and a new one made silently would
+// invalidate the public key every client holds ('pwndex keys oprf-rotate'
+// replaces it knowingly; repair and check report it).
 func (ix *Index) ensureKey() error {
 	if _, err := os.Stat(ix.keyPath()); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return err
+	}
+	if len(privArtefacts(filepath.Join(ix.dir, privDir))) > 0 {
+		return nil
 	}
 	kf, _, err := newKeyFile()
 	if err != nil {
@@ -576,8 +627,11 @@ type privRec struct {
 
 // DerivePrivate writes the private artefacts missing for the live
 // generations under the current OPRF key (creating the key if the index
-// has none), then commits them in oprf.key and removes stale artefacts.
-// Ingest calls it after every commit; it is a no-op when nothing changed.
+// has none and private/ holds no artefact), then commits them in oprf.key
+// and removes stale artefacts. Ingest calls it after every commit; it is a
+// no-op when nothing changed. A damaged oprf.key, or a missing one with
+// artefacts left, is ErrPrivateKeyLost: it never makes a new key in their
+// place (RotatePrivateKey does).
 func (ix *Index) DerivePrivate(ctx context.Context) error {
 	return ix.derivePrivate(ctx, false)
 }
@@ -602,13 +656,27 @@ func (ix *Index) derivePrivate(ctx context.Context, rotate bool) error {
 }
 
 // derivePrivateLocked is derivePrivate for a caller holding ix.building.
+//
+// A rotation does not read the old key: it replaces a damaged or missing
+// one. A derivation refuses a damaged key, and a missing one when private/
+// holds artefacts (the key is lost: ErrPrivateKeyLost), instead of making
+// a new key silently.
 func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
-	kf, key, err := ix.readKeyFile()
+	var kf keyFile
+	var key *oprf.PrivateKey
+	var err error
+	if !rotate {
+		kf, key, err = ix.readKeyFile()
+	}
 	switch {
-	case errors.Is(err, os.ErrNotExist) || (err == nil && rotate):
+	case rotate || (errors.Is(err, os.ErrNotExist) && len(privArtefacts(filepath.Join(ix.dir, privDir))) == 0):
 		if kf, key, err = newKeyFile(); err != nil {
 			return err
 		}
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%w: %s is missing and %s holds artefacts", ErrPrivateKeyLost, ix.keyPath(), filepath.Join(ix.dir, privDir))
+	case errors.As(err, new(*KeyDamagedError)):
+		return fmt.Errorf("%w: %w", ErrPrivateKeyLost, err)
 	case err != nil:
 		return fmt.Errorf("index: %w", err)
 	}

@@ -2,7 +2,6 @@ package index
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -17,12 +16,20 @@ import (
 // artefact it names must open (header, offset table and body checksums)
 // and carry the ID of that key, and a sidecar (.vals), when present, must
 // be intact and hold one pair per record. An index without oprf.key
-// (written before private lookups) has nothing to check.
+// (written before private lookups) has nothing to check, unless private/
+// holds artefacts: then the key is lost.
 func checkPrivate(root string) []string {
 	kp := filepath.Join(root, privKeyFile)
 	kf, key, err := readKeyFileAt(kp)
 	if errors.Is(err, os.ErrNotExist) {
+		if arts := privArtefacts(filepath.Join(root, privDir)); len(arts) > 0 {
+			return []string{fmt.Sprintf("private lookups: %s is missing but %s holds %d artefact(s): the OPRF key is lost (run 'pwndex keys oprf-rotate')",
+				kp, filepath.Join(root, privDir), len(arts))}
+		}
 		return nil
+	}
+	if errors.As(err, new(*KeyDamagedError)) {
+		return []string{fmt.Sprintf("private lookups: %v: the OPRF key is lost (run 'pwndex keys oprf-rotate')", err)}
 	}
 	if err != nil {
 		return []string{fmt.Sprintf("private lookups: %v", err)}
@@ -31,13 +38,10 @@ func checkPrivate(root string) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("private lookups: %s: %v", kp, err)}
 	}
-	id := sha256.Sum256(pk)
+	id := sha256.Sum256(pk) // readKeyFileAt checked kf.KeyID against it
 	var problems []string
 	if !kf.summed {
-		problems = append(problems, fmt.Sprintf("private lookups: %s: no checksum (written by an older pwndex: 'pwndex keys oprf-rotate' rewrites it)", kp))
-	}
-	if kf.KeyID != hex.EncodeToString(id[:8]) {
-		problems = append(problems, fmt.Sprintf("private lookups: %s: key ID does not match the key", kp))
+		problems = append(problems, fmt.Sprintf("private lookups: %s: no checksum (written by an older pwndex: 'pwndex repair' adds it)", kp))
 	}
 	for name := range kf.Files {
 		if k, err := ParseKind(name); err != nil || !slices.Contains(PrivateKinds, k) {

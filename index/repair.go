@@ -30,10 +30,36 @@ type RepairReport struct {
 	Sources []string
 	// Remaining holds the problems Check still finds after the repair.
 	Remaining []string
+
+	// PrivateRebuilt lists the private-lookup artefacts (private/NAME.opr,
+	// with their .vals sidecars) rewritten under the index's OPRF key, each
+	// as "NAME (what was wrong)": missing, damaged, of another key, or not
+	// yet committed in oprf.key (a derivation interrupted after an ingest).
+	// They are byte for byte what the derivation after an ingest writes.
+	PrivateRebuilt []string
+	// PrivateEvaluated is the number of keyed values the rebuild computed
+	// (values held by an intact sidecar under the same key are reused).
+	PrivateEvaluated int64
+	// PrivateRemoved lists the leftovers removed, relative to the index
+	// directory: temporary files of an interrupted write, artefacts and
+	// sidecars of other generations or keys.
+	PrivateRemoved []string
+	// PrivateKeySummed reports that oprf.key had no checksum line (written
+	// by an older pwndex) and was rewritten with one, the key unchanged.
+	PrivateKeySummed bool
+	// PrivateKey, when not empty, says why the OPRF key is lost (oprf.key
+	// damaged, or missing while private/ holds artefacts) and how to fix it
+	// ('pwndex keys oprf-rotate', then repair). Repair never makes a new
+	// key: every client would have to fetch its public key again. Nothing
+	// private is changed then; the generations are repaired as usual.
+	PrivateKey string
 }
 
-// OK reports whether the index is consistent after the repair.
-func (r *RepairReport) OK() bool { return len(r.Damaged) == 0 && len(r.Remaining) == 0 }
+// OK reports whether the index is consistent after the repair: no damaged
+// records, no remaining problem and the OPRF key not lost.
+func (r *RepairReport) OK() bool {
+	return len(r.Damaged) == 0 && len(r.Remaining) == 0 && r.PrivateKey == ""
+}
 
 // derivedFiles are the files of a generation rewritten by a repair (for
 // password kinds ranges.txt is also the records: it is rewritten from its
@@ -60,6 +86,14 @@ func (emptySource) close()                   {}
 // rewritten in the current one (their generations are of that dense kind).
 // A generation whose records are damaged is left alone and reported in
 // Damaged, with the sources to ingest again into a new index.
+//
+// Then the private-lookup files (repairPrivate): every artefact and
+// sidecar that is missing, damaged or not committed is rebuilt under the
+// same OPRF key, byte-identical to what ingest writes, oprf.key gets a
+// checksum if it has none, and leftovers of interrupted writes are
+// removed. A lost key (oprf.key damaged, or missing with artefacts left)
+// is reported in PrivateKey and nothing private is changed: only 'pwndex
+// keys oprf-rotate' makes a new key.
 //
 // Repair holds the index's shared lock: ingest and keys are refused while
 // it runs. Each rebuilt file replaces the old one by a rename, so a repair
@@ -101,13 +135,20 @@ func Repair(ctx context.Context, dir string) (RepairReport, error) {
 		}
 		rep.Rebuilt = append(rep.Rebuilt, name)
 	}
+	// Private artefacts are derived from the identifier kinds' range files
+	// (forEachRecord), rebuilt above.
+	if err := ix.repairPrivate(ctx, rep.Damaged, &rep); err != nil {
+		ix.Close()
+		return rep, fmt.Errorf("repair %s: %w", dir, err)
+	}
 	if err := ix.Close(); err != nil {
 		return rep, fmt.Errorf("repair %s: close: %w", dir, err)
 	}
-	// Local snapshots hard-link the generation files as they were, damaged
-	// bytes included: they are dropped, and the next serve exports a fresh
-	// one (local.go). One that a running serve holds is left and reported.
-	if len(rep.Rebuilt) > 0 {
+	// Local snapshots hard-link the generation and private-lookup files as
+	// they were, damaged bytes included: they are dropped, and the next
+	// serve exports a fresh one (local.go). One that a running serve holds
+	// is left and reported.
+	if len(rep.Rebuilt) > 0 || len(rep.PrivateRebuilt) > 0 || rep.PrivateKeySummed {
 		if _, held, err := removeLocalSnapshots(dir, ""); err != nil {
 			return rep, fmt.Errorf("repair %s: %w", dir, err)
 		} else if held > 0 {

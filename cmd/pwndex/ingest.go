@@ -146,6 +146,11 @@ func cmdIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if !*noPriv {
 		start := time.Now()
 		if err := ix.DerivePrivate(ctx); err != nil {
+			if errors.Is(err, index.ErrPrivateKeyLost) {
+				// Running again would not help: the message names the fix.
+				fmt.Fprintf(stderr, "pwndex ingest: records committed, but not the private lookup values: %v\n", err)
+				return 3
+			}
 			fmt.Fprintf(stderr, "pwndex ingest: private lookup values: %v (run the same command again to complete them)\n", err)
 			return 3
 		}

@@ -32,7 +32,10 @@ scope is refused. --rate is the key's requests per minute (GET
 'oprf-rotate' replaces the index's OPRF key (private lookups, file oprf.key,
 mode 0600) and recomputes every private lookup value from the stored hashes;
 the old key stays live until it completes, and running it again after an
-interruption completes it.
+interruption completes it. It is also the fix for a lost key (oprf.key
+damaged, or deleted while private/ holds artefacts, as 'pwndex check' and
+'pwndex repair' report): it does not read the old key, and nothing else
+makes a new one.
 Key changes run while 'pwndex serve --index' runs: each one is committed
 and exported as a local snapshot that serve picks up within a second. Two
 writers (keys, ingest) do not run at once.

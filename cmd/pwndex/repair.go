@@ -17,13 +17,21 @@ generation (Badger; for password kinds ranges.txt plus the breach counts in
 Badger), after verifying those records; rewrites range files of an older
 format. When records themselves are damaged, it changes nothing in
 that generation and names the sources to ingest again into a new index.
+Then it rebuilds the private lookup files (private/*.opr artefacts and
+their .vals sidecars) that are missing, damaged or left unfinished by an
+interrupted ingest, under the same OPRF key and byte for byte as ingest
+writes them, adds a checksum to an oprf.key that has none and removes
+leftover temporary files. It never makes a new OPRF key: when oprf.key is
+damaged, or missing while artefacts remain, it says so, changes nothing
+private and exits 1 ('pwndex keys oprf-rotate' makes a new key; clients
+must then fetch its public key).
 Stop serve, ingest and keys first (repair refuses a running writer; a
 running serve keeps the old files until it restarts). Interrupted, it is
 completed by running it again.
 
 Exit codes: 0 repaired (check is clean), 1 records damaged (ingest the
-listed sources again into a new index), 2 usage or unusable index, 3
-internal error.
+listed sources again into a new index) or OPRF key lost, 2 usage or
+unusable index, 3 internal error.
 
 flags:
 `
@@ -50,6 +58,22 @@ func cmdRepair(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	for _, g := range rep.Rebuilt {
 		fmt.Fprintf(stdout, "rebuilt %s: filter and range files from its records\n", g)
 	}
+	for _, a := range rep.PrivateRebuilt {
+		fmt.Fprintf(stdout, "rebuilt private artefact %s under the same OPRF key\n", a)
+	}
+	if rep.PrivateEvaluated > 0 {
+		fmt.Fprintf(stdout, "private lookups: %d keyed values evaluated\n", rep.PrivateEvaluated)
+	}
+	for _, f := range rep.PrivateRemoved {
+		fmt.Fprintf(stdout, "removed leftover %s\n", f)
+	}
+	if rep.PrivateKeySummed {
+		fmt.Fprintln(stdout, "oprf.key: checksum added (the key is unchanged)")
+	}
+	if rep.PrivateKey != "" {
+		fmt.Fprintf(stdout, "LOST OPRF key: %s\n", rep.PrivateKey)
+		fmt.Fprintln(stdout, "Private lookup files are left as they are: repair never makes a new key.")
+	}
 	for _, k := range index.Kinds {
 		for _, p := range rep.Damaged[k] {
 			fmt.Fprintf(stdout, "DAMAGED %s records: %s\n", k, p)
@@ -63,6 +87,9 @@ func cmdRepair(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		if len(rep.Sources) == 0 {
 			fmt.Fprintln(stdout, "  (the index records no source markers: ingest your original files again)")
 		}
+		return 1
+	}
+	if rep.PrivateKey != "" {
 		return 1
 	}
 	if len(rep.Remaining) > 0 {

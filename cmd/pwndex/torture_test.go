@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pwndex/pwndex/index"
 )
 
 // Torture tests (`make torture`): long randomised fault runs, skipped
@@ -392,4 +395,159 @@ func TestTortureKillAudit(t *testing.T) {
 		}
 	}
 	tortureRow(t, runs, survived, fmt.Sprintf("%d SIGKILLs at random times (clean run %s), resumed outputs equal a clean run", kills, cleanTime.Round(time.Millisecond)))
+}
+
+// TestTortureKillPrivate kills an ingest with SIGKILL at a random moment
+// (half of the runs within its clean duration, half within the private
+// step that follows its commit), then runs `pwndex repair` and wants exit 0, check
+// clean, and, when the killed ingest had committed its breach, the private
+// files (oprf.key, private/*) byte for byte those of a clean ingest under
+// the same key: repair alone completes an interrupted private step. When
+// the breach was not committed, the ingest run again must give them.
+func TestTortureKillPrivate(t *testing.T) {
+	runs := tortureRuns(t, 6, 40)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 97))
+	src := t.TempDir()
+	var dumps [2][]string
+	for i, n := range []string{"Base", "Next"} {
+		out := filepath.Join(src, n)
+		if r := pwndex(t, "bench", "gen", "--kind", "dump", "--name", n, "--n", fmt.Sprint(2000+2000*i), "--seed", fmt.Sprint(11+i), "--out", out); r.code != 0 {
+			t.Fatalf("gen: %s", r.stderr)
+		}
+		dumps[i] = []string{"--manifest", filepath.Join(out, "manifest.json"), filepath.Join(out, n+".csv"), filepath.Join(out, n+"-combo.txt")}
+	}
+	tmpl := filepath.Join(t.TempDir(), "template")
+	if r := pwndex(t, append([]string{"ingest", "--index", tmpl, "--quiet"}, dumps[0]...)...); r.code != 0 {
+		t.Fatalf("base ingest: %s", r.stderr)
+	}
+	ingestNext := func(dir string) procResult {
+		return pwndex(t, append([]string{"ingest", "--index", dir, "--quiet"}, dumps[1]...)...)
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	if err := os.CopyFS(ref, os.DirFS(tmpl)); err != nil {
+		t.Fatal(err)
+	}
+	r := pwndex(t, append([]string{"ingest", "--index", ref}, dumps[1]...)...)
+	if r.code != 0 {
+		t.Fatalf("clean ingest: %s", r.stderr)
+	}
+	clean := r.duration
+	// Half of the kills land at a random moment of the private step.
+	var priv time.Duration
+	if i := strings.Index(r.stderr, "private lookup values up to date ("); i >= 0 {
+		rest := r.stderr[i+len("private lookup values up to date ("):]
+		priv, _ = time.ParseDuration(rest[:strings.Index(rest, ")")])
+	}
+	if priv <= 0 {
+		t.Fatalf("clean ingest does not tell its private step's duration: %s", r.stderr)
+	}
+	want := privateFiles(t, ref)
+	survived, byRepair, byIngest, inPrivate := 0, 0, 0, 0
+	var failures []string
+	for i := range runs {
+		work := filepath.Join(t.TempDir(), "ix")
+		if err := os.CopyFS(work, os.DirFS(tmpl)); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			start := time.Now()
+			cmd, o, e, err := startPwndex(append([]string{"ingest", "--index", work, "--quiet"}, dumps[1]...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(clean))))
+			cmd.Process.Kill()
+			waitPwndex(cmd, o, e, start)
+		} else {
+			killInPrivateStep(t, time.Duration(rng.Int64N(int64(priv))), append([]string{"ingest", "--index", work, "--quiet"}, dumps[1]...)...)
+		}
+		rp := pwndex(t, "repair", "--index", work)
+		if rp.code != 0 {
+			failures = append(failures, fmt.Sprintf("run %d: repair exit %d: %s%s", i, rp.code, rp.stdout, rp.stderr))
+			continue
+		}
+		if c := pwndex(t, "check", "--index", work); c.code != 0 {
+			failures = append(failures, fmt.Sprintf("run %d: check after repair exit %d: %s", i, c.code, c.stdout))
+			continue
+		}
+		// Repair alone completes a committed ingest; an uncommitted one
+		// is completed by running it again.
+		if strings.Contains(rp.stdout, "not committed") {
+			inPrivate++ // killed within the private step, after the commit
+		}
+		ix, err := index.Open(index.Options{Dir: work, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, committed := ix.BreachByName("Next")
+		ix.Close()
+		if committed {
+			if got := privateFiles(t, work); !maps.Equal(got, want) {
+				failures = append(failures, fmt.Sprintf("run %d: breach committed, but the private files after repair differ from a clean ingest (repair said: %s)", i, rp.stdout))
+				continue
+			}
+			byRepair++
+			survived++
+			continue
+		}
+		if r := ingestNext(work); r.code != 0 {
+			failures = append(failures, fmt.Sprintf("run %d: ingest again after repair: exit %d: %s (repair said: %s)", i, r.code, r.stderr, rp.stdout))
+			continue
+		}
+		if got := privateFiles(t, work); !maps.Equal(got, want) {
+			failures = append(failures, fmt.Sprintf("run %d: private files differ from a clean ingest after repair and ingest", i))
+			continue
+		}
+		byIngest++
+		survived++
+	}
+	for _, f := range failures {
+		t.Log(f)
+	}
+	tortureRow(t, runs, survived, fmt.Sprintf("SIGKILL within the clean ingest's %s (private step %s): %d completed by repair alone (%d of them killed in the private step), %d by the ingest run again; private files byte-identical to a clean ingest",
+		clean.Round(time.Millisecond), priv.Round(time.Millisecond), byRepair, inPrivate, byIngest))
+}
+
+// privateFiles returns the private lookup files of the index in dir
+// (oprf.key and private/*), name to content.
+func privateFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	paths, _ := filepath.Glob(filepath.Join(dir, "private", "*"))
+	for _, p := range append(paths, filepath.Join(dir, "oprf.key")) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(p)] = string(b)
+	}
+	return out
+}
+
+// killInPrivateStep starts `pwndex args...` (an ingest), waits for its
+// summary on stdout (printed after the commit, before the private step),
+// then for after, and kills it with SIGKILL.
+func killInPrivateStep(t *testing.T, after time.Duration, args ...string) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainHelper$")
+	cmd.Env = append(os.Environ(), mainHelperEnv+"="+strings.Join(args, "\x1f"))
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if fi, err := out.Stat(); err == nil && fi.Size() > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(after)
+	cmd.Process.Kill()
+	cmd.Wait()
 }
