@@ -742,8 +742,9 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 }
 
 // privateValues computes the keyed values of inputs with key (FullEvaluate,
-// private_fast.go), in parallel over GOMAXPROCS workers: the ingest-side
-// cost of private lookups.
+// private_fast.go), in parallel over GOMAXPROCS workers taking chunks of
+// 256 inputs, each hashed to the curve as one batch: the ingest-side cost
+// of private lookups.
 func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(i int) []byte, out func(i int, v []byte)) error {
 	workers := runtime.GOMAXPROCS(0)
 	var next atomic.Int64
@@ -760,6 +761,9 @@ func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(
 				once.Do(func() { firstErr = err })
 				return
 			}
+			h := newH2G()
+			ins := make([][]byte, 0, chunk)
+			vals := make([][32]byte, chunk)
 			for {
 				if ctx.Err() != nil {
 					once.Do(func() { firstErr = ctx.Err() })
@@ -769,13 +773,16 @@ func privateValues(ctx context.Context, key *oprf.PrivateKey, n int, input func(
 				if lo >= n {
 					return
 				}
+				ins = ins[:0]
 				for i := lo; i < min(lo+chunk, n); i++ {
-					v, err := fe.evaluate(input(i))
-					if err != nil {
-						once.Do(func() { firstErr = fmt.Errorf("OPRF evaluation: %w", err) })
-						return
-					}
-					out(i, v)
+					ins = append(ins, input(i))
+				}
+				if err := fe.evaluateBatch(h, ins, vals[:len(ins)]); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("OPRF evaluation: %w", err) })
+					return
+				}
+				for j := range ins {
+					out(lo+j, vals[j][:])
 				}
 			}
 		}()

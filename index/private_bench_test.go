@@ -36,6 +36,22 @@ func BenchmarkFullEvaluate(b *testing.B) {
 			}
 		}
 	})
+	// batch256: what ingest runs (privateValues), one op a value.
+	b.Run("batch256", func(b *testing.B) {
+		fe, _ := newFullEvaluator(key)
+		h := newH2G()
+		ins := make([][]byte, 256)
+		for i := range ins {
+			ins[i] = []byte(fmt.Sprintf("user%06d@example.com", i))
+		}
+		out := make([][32]byte, len(ins))
+		for i := 0; i < b.N; i += len(ins) {
+			ins[0][0] = byte(i >> 8)
+			if err := fe.evaluateBatch(h, ins, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkFullEvaluateSteps splits FullEvaluate (nistec path) into its

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"math/big"
 
 	"filippo.io/nistec"
@@ -54,114 +55,217 @@ func newFullEvaluator(key *oprf.PrivateKey) (*fullEvaluator, error) {
 	return &fullEvaluator{k: k}, nil
 }
 
-// expandXMD is expand_message_xmd with SHA-256 for 96 bytes (RFC 9380 5.3.1).
-func expandXMD(msg, dst []byte) [96]byte {
-	dstPrime := append(append([]byte{}, dst...), byte(len(dst)))
-	h := sha256.New()
+// h2gDSTPrime is DST_prime of HashToGroup (RFC 9380 5.3.1): the DST and
+// its length byte.
+var h2gDSTPrime = append(append([]byte{}, h2gDST...), byte(len(h2gDST)))
+
+// h2g holds the scratch space of hash-to-curve over batches, so that a
+// worker hashing many inputs allocates nothing per input but the points.
+// It is not safe for concurrent use.
+type h2g struct {
+	h       hash.Hash
+	b0, bi  [32]byte
+	q, r    big.Int // QuoRem scratch
+	t       big.Int
+	zu2, tv []big.Int // per map: Z·u², then Z²·u⁴ + Z·u² and its inverse
+	prefix  []big.Int // running products of the batch inversion
+}
+
+func newH2G() *h2g { return &h2g{h: sha256.New()} }
+
+// mulMod sets z = x·y mod p without allocating (z may alias x or y).
+func (s *h2g) mulMod(z, x, y *big.Int) {
+	s.t.Mul(x, y)
+	s.q.QuoRem(&s.t, p256P, z)
+}
+
+// expandXMD writes expand_message_xmd with SHA-256 of msg under
+// h2gDSTPrime into out (96 bytes, RFC 9380 5.3.1).
+func (s *h2g) expandXMD(msg []byte, out *[96]byte) {
 	var zpad [64]byte
+	h := s.h
+	h.Reset()
 	h.Write(zpad[:])
 	h.Write(msg)
 	h.Write([]byte{0, 96, 0})
-	h.Write(dstPrime)
-	b0 := h.Sum(nil)
-	var out [96]byte
-	prev := make([]byte, 32)
+	h.Write(h2gDSTPrime)
+	h.Sum(s.b0[:0])
+	clear(s.bi[:])
 	for i := 1; i <= 3; i++ {
 		h.Reset()
-		var x [32]byte
-		for j := range x {
-			x[j] = b0[j] ^ prev[j]
+		for j := range s.bi {
+			s.bi[j] ^= s.b0[j] // b0 xor b(i-1); b0 itself for i = 1
 		}
-		if i == 1 {
-			h.Write(b0)
-		} else {
-			h.Write(x[:])
-		}
+		h.Write(s.bi[:])
 		h.Write([]byte{byte(i)})
-		h.Write(dstPrime)
-		prev = h.Sum(prev[:0])
-		copy(out[32*(i-1):], prev)
+		h.Write(h2gDSTPrime)
+		h.Sum(s.bi[:0])
+		copy(out[32*(i-1):], s.bi[:])
 	}
-	return out
 }
 
-// mapSSWU is map_to_curve_simple_swu for P-256 (RFC 9380 6.6.2), choosing
-// y through nistec's point decompression: the compressed prefix selects the
-// root whose parity is sgn0(u).
-func mapSSWU(u *big.Int) (*nistec.P256Point, error) {
-	p := p256P
-	u2 := new(big.Int).Mul(u, u)
-	u2.Mod(u2, p)
-	zu2 := new(big.Int).Mul(sswuZ, u2)
-	zu2.Mod(zu2, p)
-	tv := new(big.Int).Mul(zu2, zu2)
-	tv.Add(tv, zu2)
-	tv.Mod(tv, p)
-	x1 := new(big.Int)
-	if tv.Sign() == 0 {
-		x1.Set(sswuC2)
-	} else {
-		tv.ModInverse(tv, p)
-		tv.Add(tv, big.NewInt(1))
-		x1.Mul(sswuC1, tv)
-		x1.Mod(x1, p)
-	}
-	var enc [33]byte
-	enc[0] = 2 | byte(u.Bit(0))
-	x1.FillBytes(enc[1:])
-	if pt, err := nistec.NewP256Point().SetBytes(enc[:]); err == nil {
-		return pt, nil
-	}
-	x2 := x1.Mul(zu2, x1)
-	x2.Mod(x2, p)
-	x2.FillBytes(enc[1:])
-	return nistec.NewP256Point().SetBytes(enc[:])
-}
-
-// hashToGroup is hash_to_curve P256_XMD:SHA-256_SSWU_RO_ with the OPRF DST.
+// hashToGroup is hash_to_curve P256_XMD:SHA-256_SSWU_RO_ (RFC 9380) with
+// the OPRF DST, for one input.
 func hashToGroup(msg []byte) (*nistec.P256Point, error) {
-	b := expandXMD(msg, h2gDST)
-	u0 := new(big.Int).SetBytes(b[:48])
-	u0.Mod(u0, p256P)
-	u1 := new(big.Int).SetBytes(b[48:])
-	u1.Mod(u1, p256P)
-	q0, err := mapSSWU(u0)
-	if err != nil {
+	out := make([]*nistec.P256Point, 1)
+	if err := newH2G().hashBatch([][]byte{msg}, out); err != nil {
 		return nil, err
 	}
-	q1, err := mapSSWU(u1)
-	if err != nil {
-		return nil, err
+	return out[0], nil
+}
+
+// hashBatch sets out[i] to hash_to_curve of msgs[i]. Each input needs two
+// map_to_curve_simple_swu (RFC 9380 6.6.2) and each map one field
+// inversion: the batch shares a single inversion between all of them
+// (Montgomery's trick: three multiplications a map instead of an
+// inversion). y is chosen through nistec's point decompression, whose
+// compressed prefix selects the root whose parity is sgn0(u); when
+// g(x1) is not a square the decompression of x1 fails and x2 = Z·u²·x1 is
+// used, as the straight-line algorithm would.
+func (s *h2g) hashBatch(msgs [][]byte, out []*nistec.P256Point) error {
+	n := 2 * len(msgs)
+	if cap(s.zu2) < n {
+		s.zu2, s.tv, s.prefix = make([]big.Int, n), make([]big.Int, n), make([]big.Int, n)
 	}
-	return q0.Add(q0, q1), nil
+	zu2, tv, prefix := s.zu2[:n], s.tv[:n], s.prefix[:n]
+	var b [96]byte
+	var parity []byte
+	if len(msgs) <= 64 {
+		var small [128]byte
+		parity = small[:n]
+	} else {
+		parity = make([]byte, n)
+	}
+	// u, Z·u², and tv = Z²·u⁴ + Z·u², inverted below (zero stays zero).
+	for i, msg := range msgs {
+		s.expandXMD(msg, &b)
+		for j := range 2 {
+			k := 2*i + j
+			u := &zu2[k]
+			s.t.SetBytes(b[48*j : 48*j+48])
+			s.q.QuoRem(&s.t, p256P, u)
+			parity[k] = byte(u.Bit(0))
+			s.mulMod(u, u, u)      // u²
+			s.mulMod(u, sswuZ, u)  // Z·u²
+			s.mulMod(&tv[k], u, u) // Z²·u⁴
+			tv[k].Add(&tv[k], u)
+			if tv[k].Cmp(p256P) >= 0 {
+				tv[k].Sub(&tv[k], p256P)
+			}
+		}
+	}
+	s.invertNonZero(tv, prefix)
+	var enc [33]byte
+	var x1 big.Int
+	for i := range msgs {
+		var q [2]*nistec.P256Point
+		for j := range 2 {
+			k := 2*i + j
+			if tv[k].Sign() == 0 {
+				x1.Set(sswuC2)
+			} else {
+				x1.Add(&tv[k], big.NewInt(1)) // 1 + 1/tv
+				s.mulMod(&x1, sswuC1, &x1)
+			}
+			enc[0] = 2 | parity[k]
+			x1.FillBytes(enc[1:])
+			pt, err := nistec.NewP256Point().SetBytes(enc[:])
+			if err != nil {
+				s.mulMod(&x1, &zu2[k], &x1) // x2 = Z·u²·x1
+				x1.FillBytes(enc[1:])
+				if pt, err = nistec.NewP256Point().SetBytes(enc[:]); err != nil {
+					return err
+				}
+			}
+			q[j] = pt
+		}
+		out[i] = q[0].Add(q[0], q[1])
+	}
+	return nil
+}
+
+// invertNonZero replaces every non-zero v[k] (reduced mod p) by its
+// inverse mod p with a single ModInverse (Montgomery's trick), using
+// prefix (as long as v) for the running products; zeros stay zero.
+func (s *h2g) invertNonZero(v, prefix []big.Int) {
+	var acc *big.Int
+	for k := range v {
+		if v[k].Sign() == 0 {
+			continue
+		}
+		if acc == nil {
+			prefix[k].Set(&v[k])
+		} else {
+			s.mulMod(&prefix[k], acc, &v[k])
+		}
+		acc = &prefix[k]
+	}
+	if acc == nil {
+		return
+	}
+	// Backwards: inv(v[k]) = inv(prefix[k]) · prefix[k'], k' the previous
+	// non-zero entry, and inv(prefix[k']) = inv(prefix[k]) · v[k].
+	var inv big.Int
+	inv.ModInverse(acc, p256P)
+	var prev int
+	for k := len(v) - 1; k >= 0; k = prev {
+		for prev = k - 1; prev >= 0 && v[prev].Sign() == 0; prev-- {
+		}
+		if v[k].Sign() == 0 {
+			continue
+		}
+		if prev < 0 {
+			v[k].Set(&inv)
+			break
+		}
+		s.mulMod(&s.r, &inv, &prefix[prev])
+		s.mulMod(&inv, &inv, &v[k])
+		v[k].Set(&s.r)
+	}
 }
 
 // evaluate returns FullEvaluate(input).
 func (f *fullEvaluator) evaluate(input []byte) ([]byte, error) {
-	if len(input) > 0xffff {
-		return nil, errors.New("OPRF input too long")
-	}
-	pt, err := hashToGroup(input)
-	if err != nil {
+	out := make([][32]byte, 1)
+	if err := f.evaluateBatch(newH2G(), [][]byte{input}, out); err != nil {
 		return nil, err
 	}
-	if pt.IsInfinity() == 1 {
-		return nil, errors.New("OPRF input hashes to the identity")
+	return out[0][:], nil
+}
+
+// evaluateBatch sets out[i] to FullEvaluate(inputs[i]), hashing the
+// inputs to the curve as one batch (h2g.hashBatch).
+func (f *fullEvaluator) evaluateBatch(s *h2g, inputs [][]byte, out [][32]byte) error {
+	for _, in := range inputs {
+		if len(in) > 0xffff {
+			return errors.New("OPRF input too long")
+		}
 	}
-	if _, err := pt.ScalarMult(pt, f.k); err != nil {
-		return nil, err
+	pts := make([]*nistec.P256Point, len(inputs))
+	if err := s.hashBatch(inputs, pts); err != nil {
+		return err
 	}
-	el := pt.BytesCompressed()
-	h := sha256.New()
 	var l [2]byte
-	binary.BigEndian.PutUint16(l[:], uint16(len(input)))
-	h.Write(l[:])
-	h.Write(input)
-	binary.BigEndian.PutUint16(l[:], uint16(len(el)))
-	h.Write(l[:])
-	h.Write(el)
-	h.Write([]byte("Finalize"))
-	return h.Sum(nil), nil
+	for i, pt := range pts {
+		if pt.IsInfinity() == 1 {
+			return errors.New("OPRF input hashes to the identity")
+		}
+		if _, err := pt.ScalarMult(pt, f.k); err != nil {
+			return err
+		}
+		el := pt.BytesCompressed()
+		h := s.h
+		h.Reset()
+		binary.BigEndian.PutUint16(l[:], uint16(len(inputs[i])))
+		h.Write(l[:])
+		h.Write(inputs[i])
+		binary.BigEndian.PutUint16(l[:], uint16(len(el)))
+		h.Write(l[:])
+		h.Write(el)
+		h.Write([]byte("Finalize"))
+		h.Sum(out[i][:0])
+	}
+	return nil
 }
 
 // The server side of a verifiable evaluation (RFC 9497 3.3.2 BlindEvaluate

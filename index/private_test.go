@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -790,5 +791,71 @@ func TestPrivateInterruptedDerivation(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "oprf.key.tmp")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("oprf.key.tmp after a rotation: %v", err)
+	}
+}
+
+// TestFastFullEvaluateBatches checks the batched derivation (one shared
+// inversion a batch) against circl's FullEvaluate for batches of several
+// sizes, each value in its place.
+func TestFastFullEvaluateBatches(t *testing.T) {
+	key, err := oprf.GenerateKey(PrivateSuite, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe, err := newFullEvaluator(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := oprf.NewVerifiableServer(PrivateSuite, key)
+	h := newH2G()
+	for _, n := range []int{1, 2, 7, 64, 65, 256, 3} { // 3 after 256: scratch reused, shorter
+		ins := make([][]byte, n)
+		for i := range ins {
+			ins[i] = make([]byte, i%41)
+			rand.Read(ins[i])
+		}
+		out := make([][32]byte, n)
+		if err := fe.evaluateBatch(h, ins, out); err != nil {
+			t.Fatal(err)
+		}
+		for i, in := range ins {
+			want, err := srv.FullEvaluate(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out[i][:], want) {
+				t.Fatalf("batch of %d, input %d (%x): %x, circl says %x", n, i, in, out[i], want)
+			}
+		}
+	}
+}
+
+// TestInvertNonZero checks the batch inversion against ModInverse, with
+// zeros (left as they are) at the ends, in the middle and alone.
+func TestInvertNonZero(t *testing.T) {
+	h := newH2G()
+	for _, zeros := range [][]int{nil, {0}, {9}, {4, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {0, 9, 3}} {
+		v := make([]big.Int, 10)
+		want := make([]big.Int, 10)
+		for k := range v {
+			if slices.Contains(zeros, k) {
+				continue
+			}
+			x, err := rand.Int(rand.Reader, p256P)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x.Sign() == 0 {
+				x.SetInt64(1)
+			}
+			v[k].Set(x)
+			want[k].ModInverse(x, p256P)
+		}
+		h.invertNonZero(v, make([]big.Int, len(v)))
+		for k := range v {
+			if v[k].Cmp(&want[k]) != 0 {
+				t.Errorf("zeros at %v, entry %d: %x, want %x", zeros, k, &v[k], &want[k])
+			}
+		}
 	}
 }
