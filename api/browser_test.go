@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -164,13 +163,4 @@ func pageVerdict(ctx context.Context, base, button, result string, inputs ...[2]
 		return "", err
 	}
 	return chromedp.Run(ctx, chromedp.Text(chromedp.CSS(result)))
-}
-
-func listenLocal(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
 }

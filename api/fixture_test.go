@@ -346,14 +346,29 @@ func serveStoppable(t testing.TB, ix *index.Index, opts Options) (s *Server, bas
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	base, done, cancel = serveOn(t, s.Serve)
+	return s, base, done, cancel
+}
+
+// serveOn runs serve (a Server's or a Live's Serve) on a new listener on
+// 127.0.0.1 until cancel is called; done receives its result.
+func serveOn(t testing.TB, serve func(context.Context, net.Listener) error) (base string, done <-chan error, cancel func()) {
+	t.Helper()
+	ln := listenLocal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- serve(ctx, ln) }()
+	return "http://" + ln.Addr().String(), errc, cancel
+}
+
+// listenLocal listens on a free port of 127.0.0.1.
+func listenLocal(t testing.TB) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ctx, ln) }()
-	return s, "http://" + ln.Addr().String(), errc, cancel
+	return ln
 }
 
 // rawClient does not ask for or decode compressed bodies.

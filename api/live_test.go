@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -86,14 +85,8 @@ func TestLiveSwapUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- live.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String() + "/range/" + prefix
+	base, served, cancel := serveOn(t, live.Serve)
+	url := base + "/range/" + prefix
 
 	var (
 		stop     atomic.Bool
@@ -191,20 +184,14 @@ func serveLive(t *testing.T, ix *index.Index, opts Options) (*Live, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- live.Serve(ctx, ln) }()
+	base, served, cancel := serveOn(t, live.Serve)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
 			t.Error(err)
 		}
 	})
-	return live, "http://" + ln.Addr().String()
+	return live, base
 }
 
 // TestLiveSwapKeepsSubscriptions: a range subscription made before a live
