@@ -296,17 +296,84 @@ func (e *KeyDamagedError) Unwrap() error { return e.Err }
 // or missing while private/ holds artefacts made with it.
 var ErrPrivateKeyLost = errors.New("index: OPRF key lost (run 'pwndex keys oprf-rotate': a new key, whose public key clients must fetch again)")
 
-// privArtefacts returns the names of the artefacts (.opr files) in the
-// private directory pdir, none when it does not exist.
-func privArtefacts(pdir string) []string {
+// privKeyLost says why the OPRF key of the index at root is lost, given
+// the error reading oprf.key gave: the file is damaged (a
+// *KeyDamagedError), or missing while private/ holds artefacts made with
+// it. "" when the key is not lost; a missing key without artefacts is an
+// index written before private lookups, whose next derivation makes one.
+// Check, repair and the derivation report a lost key the same way, and
+// none of them replaces it.
+func privKeyLost(root string, err error) string {
+	if errors.As(err, new(*KeyDamagedError)) {
+		return err.Error()
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	pdir := filepath.Join(root, privDir)
 	ents, _ := os.ReadDir(pdir)
-	var out []string
+	n := 0
 	for _, e := range ents {
 		if strings.HasSuffix(e.Name(), ".opr") && e.Type().IsRegular() {
-			out = append(out, e.Name())
+			n++
 		}
 	}
-	return out
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s is missing but %s holds %d artefact(s) made with it", filepath.Join(root, privKeyFile), pdir, n)
+}
+
+// artefactName is the file name, in private/, of the artefact of
+// generation gname under this key.
+func (kf *keyFile) artefactName(gname string) string { return gname + "-" + kf.KeyID + ".opr" }
+
+// prevSidecar is the sidecar of the artefact oprf.key names for kind k in
+// pdir when it was made under this key (its values can be reused), "" when
+// there is none.
+func (kf *keyFile) prevSidecar(k Kind, pdir string) string {
+	old := kf.Files[k.String()]
+	if old == "" || !strings.HasSuffix(old, "-"+kf.KeyID+".opr") || strings.ContainsAny(old, `/\`) {
+		return ""
+	}
+	return filepath.Join(pdir, valsName(old))
+}
+
+// removePrivLeftovers removes from pdir every entry that is neither one of
+// the artefacts of files (kind name -> artefact) nor its sidecar:
+// temporary files of an interrupted write, artefacts of other generations
+// or keys. It returns the names removed, relative to the index directory,
+// sorted, and the first error.
+func removePrivLeftovers(pdir string, files map[string]string) ([]string, error) {
+	live := map[string]bool{}
+	for _, n := range files {
+		live[n] = true
+		live[valsName(n)] = true
+	}
+	ents, err := os.ReadDir(pdir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range ents {
+		if live[e.Name()] {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(pdir, e.Name())); err != nil {
+			return removed, fmt.Errorf("remove leftover %s: %w", filepath.Join(pdir, e.Name()), err)
+		}
+		removed = append(removed, filepath.Join(privDir, e.Name()))
+	}
+	slices.Sort(removed)
+	return removed, nil
+}
+
+// privReload makes this process read the private-lookup state again at its
+// next lookup, not after the once-a-second check.
+func (ix *Index) privReload() {
+	ix.privMu.Lock()
+	ix.privChecked = time.Time{}
+	ix.privMu.Unlock()
 }
 
 // ensureKey creates oprf.key if the index has none (index creation, or an
@@ -315,10 +382,11 @@ func privArtefacts(pdir string) []string {
 // invalidate the public key every client holds ('pwndex keys oprf-rotate'
 // replaces it knowingly; repair and check report it).
 func (ix *Index) ensureKey() error {
-	if _, err := os.Stat(ix.keyPath()); err == nil || !errors.Is(err, os.ErrNotExist) {
+	_, err := os.Stat(ix.keyPath())
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if len(privArtefacts(filepath.Join(ix.dir, privDir))) > 0 {
+	if privKeyLost(ix.dir, err) != "" {
 		return nil
 	}
 	kf, _, err := newKeyFile()
@@ -667,16 +735,15 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 	var err error
 	if !rotate {
 		kf, key, err = ix.readKeyFile()
+		if why := privKeyLost(ix.dir, err); why != "" {
+			return fmt.Errorf("%w: %s", ErrPrivateKeyLost, why)
+		}
 	}
 	switch {
-	case rotate || (errors.Is(err, os.ErrNotExist) && len(privArtefacts(filepath.Join(ix.dir, privDir))) == 0):
+	case rotate || errors.Is(err, os.ErrNotExist):
 		if kf, key, err = newKeyFile(); err != nil {
 			return err
 		}
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%w: %s is missing and %s holds artefacts", ErrPrivateKeyLost, ix.keyPath(), filepath.Join(ix.dir, privDir))
-	case errors.As(err, new(*KeyDamagedError)):
-		return fmt.Errorf("%w: %w", ErrPrivateKeyLost, err)
 	case err != nil:
 		return fmt.Errorf("index: %w", err)
 	}
@@ -695,7 +762,7 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 			}
 			continue
 		}
-		name := gname + "-" + kf.KeyID + ".opr"
+		name := kf.artefactName(gname)
 		files[k.String()] = name
 		if kf.Files[k.String()] == name {
 			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
@@ -705,11 +772,7 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 		changed = true
 		// Values of records already in the previous artefact under this
 		// key are reused (its .vals sidecar); a rotation has none.
-		prev := ""
-		if old := kf.Files[k.String()]; old != "" && strings.HasSuffix(old, "-"+kf.KeyID+".opr") {
-			prev = filepath.Join(dir, valsName(old))
-		}
-		if err := ix.writePrivSet(ctx, filepath.Join(dir, name), v.gens[k], key, prev); err != nil {
+		if err := ix.writePrivSet(ctx, filepath.Join(dir, name), v.gens[k], key, kf.prevSidecar(k, dir)); err != nil {
 			return fmt.Errorf("index: private %s: %w", k, err)
 		}
 	}
@@ -721,23 +784,11 @@ func (ix *Index) derivePrivateLocked(ctx context.Context, rotate bool) error {
 		if err := ix.writeKeyFile(kf); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
-		// This process sees the new state at once, not after the
-		// once-a-second check.
-		ix.privMu.Lock()
-		ix.privChecked = time.Time{}
-		ix.privMu.Unlock()
+		ix.privReload()
 	}
-	live := map[string]bool{}
-	for _, n := range files {
-		live[n] = true
-		live[valsName(n)] = true
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if !live[e.Name()] {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
+	// Best effort: a leftover that stays is removed by the next
+	// derivation or repair.
+	removePrivLeftovers(dir, files)
 	return nil
 }
 

@@ -21,15 +21,11 @@ import (
 func checkPrivate(root string) []string {
 	kp := filepath.Join(root, privKeyFile)
 	kf, key, err := readKeyFileAt(kp)
-	if errors.Is(err, os.ErrNotExist) {
-		if arts := privArtefacts(filepath.Join(root, privDir)); len(arts) > 0 {
-			return []string{fmt.Sprintf("private lookups: %s is missing but %s holds %d artefact(s): the OPRF key is lost (run 'pwndex keys oprf-rotate')",
-				kp, filepath.Join(root, privDir), len(arts))}
-		}
-		return nil
+	if why := privKeyLost(root, err); why != "" {
+		return []string{fmt.Sprintf("private lookups: %s: the OPRF key is lost (run 'pwndex keys oprf-rotate')", why)}
 	}
-	if errors.As(err, new(*KeyDamagedError)) {
-		return []string{fmt.Sprintf("private lookups: %v: the OPRF key is lost (run 'pwndex keys oprf-rotate')", err)}
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
 	if err != nil {
 		return []string{fmt.Sprintf("private lookups: %v", err)}

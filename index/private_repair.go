@@ -8,9 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
-	"time"
 )
 
 // Repair of the private-lookup files (private.go).
@@ -41,17 +39,14 @@ func (ix *Index) repairPrivate(ctx context.Context, damaged map[Kind][]string, r
 	kp := ix.keyPath()
 	pdir := filepath.Join(ix.dir, privDir)
 	kf, key, err := readKeyFileAt(kp)
+	if why := privKeyLost(ix.dir, err); why != "" {
+		rep.PrivateKey = why + ": the OPRF key is lost; run 'pwndex keys oprf-rotate' (clients must fetch the new public key), then 'pwndex repair'"
+		return nil
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if arts := privArtefacts(pdir); len(arts) > 0 {
-			rep.PrivateKey = fmt.Sprintf("%s is missing but %s holds %d artefact(s) made with it: the OPRF key is lost; run 'pwndex keys oprf-rotate' (clients must fetch the new public key), then 'pwndex repair'",
-				kp, pdir, len(arts))
-		}
 		// Without artefacts: an index written before private lookups,
 		// whose next ingest makes the key. Nothing to repair.
-		return nil
-	case errors.As(err, new(*KeyDamagedError)):
-		rep.PrivateKey = fmt.Sprintf("%v: the OPRF key is lost; run 'pwndex keys oprf-rotate' (clients must fetch the new public key), then 'pwndex repair'", err)
 		return nil
 	case err != nil:
 		return fmt.Errorf("private lookups: %w", err)
@@ -78,7 +73,7 @@ func (ix *Index) repairPrivate(ctx context.Context, damaged map[Kind][]string, r
 			}
 			continue
 		}
-		name := gname + "-" + kf.KeyID + ".opr"
+		name := kf.artefactName(gname)
 		files[k.String()] = name
 		path := filepath.Join(pdir, name)
 		why := fmt.Sprintf("not committed in %s (an interrupted derivation)", privKeyFile)
@@ -92,12 +87,8 @@ func (ix *Index) repairPrivate(ctx context.Context, damaged map[Kind][]string, r
 		// artefact's, or the previous generation's after an interrupted
 		// derivation) are reused, as a derivation does: they are the
 		// values FullEvaluate gave, checksummed; the rest is evaluated.
-		prev := ""
-		if old := kf.Files[k.String()]; old != "" && strings.HasSuffix(old, "-"+kf.KeyID+".opr") && !strings.ContainsAny(old, `/\`) {
-			prev = filepath.Join(pdir, valsName(old))
-		}
 		g := &generation{kind: k, dir: filepath.Join(ix.dir, "gens", gname)}
-		if err := ix.writePrivSet(ctx, path, g, key, prev); err != nil {
+		if err := ix.writePrivSet(ctx, path, g, key, kf.prevSidecar(k, pdir)); err != nil {
 			return fmt.Errorf("private lookups: rebuild %s: %w", path, err)
 		}
 		rep.PrivateRebuilt = append(rep.PrivateRebuilt, fmt.Sprintf("%s (%s)", name, why))
@@ -118,23 +109,9 @@ func (ix *Index) repairPrivate(ctx context.Context, damaged map[Kind][]string, r
 	}
 	// Leftovers, now that oprf.key names the live files: temporary files
 	// of an interrupted write, artefacts of other generations or keys.
-	live := map[string]bool{}
-	for _, n := range files {
-		live[n] = true
-		live[valsName(n)] = true
-	}
-	ents, err := os.ReadDir(pdir)
+	rep.PrivateRemoved, err = removePrivLeftovers(pdir, files)
 	if err != nil {
 		return fmt.Errorf("private lookups: %w", err)
-	}
-	for _, e := range ents {
-		if live[e.Name()] {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(pdir, e.Name())); err != nil {
-			return fmt.Errorf("private lookups: remove leftover %s: %w", filepath.Join(pdir, e.Name()), err)
-		}
-		rep.PrivateRemoved = append(rep.PrivateRemoved, filepath.Join(privDir, e.Name()))
 	}
 	if err := os.Remove(kp + ".tmp"); err == nil {
 		rep.PrivateRemoved = append(rep.PrivateRemoved, privKeyFile+".tmp")
@@ -147,10 +124,7 @@ func (ix *Index) repairPrivate(ctx context.Context, damaged map[Kind][]string, r
 		}
 	}
 	slices.Sort(rep.PrivateRemoved)
-	// This process reads the repaired state at its next lookup.
-	ix.privMu.Lock()
-	ix.privChecked = time.Time{}
-	ix.privMu.Unlock()
+	ix.privReload()
 	return nil
 }
 
