@@ -55,6 +55,8 @@ func newFullEvaluator(key *oprf.PrivateKey) (*fullEvaluator, error) {
 	return &fullEvaluator{k: k}, nil
 }
 
+var bigOne = big.NewInt(1)
+
 // h2gDSTPrime is DST_prime of HashToGroup (RFC 9380 5.3.1): the DST and
 // its length byte.
 var h2gDSTPrime = append(append([]byte{}, h2gDST...), byte(len(h2gDST)))
@@ -69,6 +71,7 @@ type h2g struct {
 	t       big.Int
 	zu2, tv []big.Int // per map: Z·u², then Z²·u⁴ + Z·u² and its inverse
 	prefix  []big.Int // running products of the batch inversion
+	parity  []byte    // per map: sgn0(u)
 }
 
 func newH2G() *h2g { return &h2g{h: sha256.New()} }
@@ -125,17 +128,10 @@ func hashToGroup(msg []byte) (*nistec.P256Point, error) {
 func (s *h2g) hashBatch(msgs [][]byte, out []*nistec.P256Point) error {
 	n := 2 * len(msgs)
 	if cap(s.zu2) < n {
-		s.zu2, s.tv, s.prefix = make([]big.Int, n), make([]big.Int, n), make([]big.Int, n)
+		s.zu2, s.tv, s.prefix, s.parity = make([]big.Int, n), make([]big.Int, n), make([]big.Int, n), make([]byte, n)
 	}
-	zu2, tv, prefix := s.zu2[:n], s.tv[:n], s.prefix[:n]
+	zu2, tv, prefix, parity := s.zu2[:n], s.tv[:n], s.prefix[:n], s.parity[:n]
 	var b [96]byte
-	var parity []byte
-	if len(msgs) <= 64 {
-		var small [128]byte
-		parity = small[:n]
-	} else {
-		parity = make([]byte, n)
-	}
 	// u, Z·u², and tv = Z²·u⁴ + Z·u², inverted below (zero stays zero).
 	for i, msg := range msgs {
 		s.expandXMD(msg, &b)
@@ -164,7 +160,7 @@ func (s *h2g) hashBatch(msgs [][]byte, out []*nistec.P256Point) error {
 			if tv[k].Sign() == 0 {
 				x1.Set(sswuC2)
 			} else {
-				x1.Add(&tv[k], big.NewInt(1)) // 1 + 1/tv
+				x1.Add(&tv[k], bigOne) // 1 + 1/tv
 				s.mulMod(&x1, sswuC1, &x1)
 			}
 			enc[0] = 2 | parity[k]
