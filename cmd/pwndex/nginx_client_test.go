@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,33 +13,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/pwndex/pwndex/index/objstore/miniotest"
 )
-
-// startTestNginx renders the shipped template for one upstream and runs
-// Debian's nginx with it on 127.0.0.1 until the test ends. It returns the
-// base URL.
-func startTestNginx(t *testing.T, upstream string) string {
-	t.Helper()
-	ngx := nginxBinary(t)
-	ndir := t.TempDir()
-	nport := miniotest.FreePort(t)
-	cfg := testNginxConfig(ndir, fmt.Sprintf("127.0.0.1:%d", nport), []string{upstream})
-	if err := os.MkdirAll(cfg.TempDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(ndir, "nginx.conf")
-	if err := os.WriteFile(conf, renderTemplate(t, "nginx.conf.tmpl", cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log := startNginx(t, ngx, ndir, conf)
-	base := fmt.Sprintf("http://127.0.0.1:%d", nport)
-	if !waitFor(10*time.Second, func() bool { _, err := httpGet(base, "/healthz"); return err == nil }) {
-		t.Fatalf("nginx not answering: %s", log.String())
-	}
-	return base
-}
 
 // seenRequest is what the recording upstream received.
 type seenRequest struct {

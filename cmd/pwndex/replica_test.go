@@ -306,7 +306,7 @@ func TestReplicasBehindNginx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MinIO and nginx")
 	}
-	ngx := nginxBinary(t)
+	nginxBinary(t) // skips before MinIO starts when nginx is absent
 	s3 := miniotest.Start(t, "pwndex")
 	url := s3.URL("pwndex", "prod/snapshots")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -363,21 +363,7 @@ func TestReplicasBehindNginx(t *testing.T) {
 	}
 
 	// nginx in front of both replicas, from the shipped template.
-	ndir := t.TempDir()
-	nport := miniotest.FreePort(t)
-	cfg := testNginxConfig(ndir, fmt.Sprintf("127.0.0.1:%d", nport), []string{strings.TrimPrefix(r1, "http://"), strings.TrimPrefix(r2, "http://")})
-	conf := filepath.Join(ndir, "nginx.conf")
-	if err := os.MkdirAll(cfg.TempDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, renderTemplate(t, "nginx.conf.tmpl", cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nginx := startNginx(t, ngx, ndir, conf)
-	cache := fmt.Sprintf("http://127.0.0.1:%d", nport)
-	if !waitFor(10*time.Second, func() bool { _, err := httpGet(cache, "/healthz"); return err == nil }) {
-		t.Fatalf("nginx not answering: %s", nginx.String())
-	}
+	cache := startTestNginx(t, strings.TrimPrefix(r1, "http://"), strings.TrimPrefix(r2, "http://"))
 	t.Run("cache", func(t *testing.T) {
 		checkCache(t, cache, w.base, key, "/api/v3/breachedaccount/range/"+emailPrefix("Alpha-user3@example.com"))
 	})
@@ -669,6 +655,30 @@ func measureHitRatio(t *testing.T, cache string, buckets int) float64 {
 }
 
 // startNginx runs nginx in the foreground until the test ends.
+// startTestNginx renders the shipped template for upstreams and runs
+// Debian's nginx with it on 127.0.0.1 until the test ends. It returns the
+// base URL.
+func startTestNginx(t *testing.T, upstreams ...string) string {
+	t.Helper()
+	ngx := nginxBinary(t)
+	ndir := t.TempDir()
+	nport := miniotest.FreePort(t)
+	cfg := testNginxConfig(ndir, fmt.Sprintf("127.0.0.1:%d", nport), upstreams)
+	if err := os.MkdirAll(cfg.TempDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(ndir, "nginx.conf")
+	if err := os.WriteFile(conf, renderTemplate(t, "nginx.conf.tmpl", cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := startNginx(t, ngx, ndir, conf)
+	base := fmt.Sprintf("http://127.0.0.1:%d", nport)
+	if !waitFor(10*time.Second, func() bool { _, err := httpGet(base, "/healthz"); return err == nil }) {
+		t.Fatalf("nginx not answering: %s", log.String())
+	}
+	return base
+}
+
 func startNginx(t *testing.T, bin, prefix, conf string) *syncBuffer {
 	t.Helper()
 	log := &syncBuffer{}
