@@ -95,12 +95,21 @@ func statusFrom(t *testing.T, c *http.Client, url string, hdr ...string) (int, h
 }
 
 // serveFixtures ingests the ingest fixtures into a fresh index with a key
-// of scope range and runs `pwndex serve` on it (in process, on 127.0.0.1)
-// with flags until the test ends. It returns the base URL and the key.
+// of scope range and runs `pwndex serve` on it with flags until the test
+// ends (serveCmd). It returns the base URL and the key.
 func serveFixtures(t *testing.T, flags ...string) (base, key string) {
 	t.Helper()
+	dir, key := fixtureIndex(t, api.ScopeRange)
+	return serveCmd(t, dir, flags...), key
+}
+
+// fixtureIndex ingests the ingest fixtures (dump-fr.csv and its manifest)
+// into a fresh index and adds a key with scopes; it returns the index
+// directory and the key.
+func fixtureIndex(t *testing.T, scopes ...string) (dir, key string) {
+	t.Helper()
 	fixtures := filepath.Join("..", "..", "ingest", "testdata")
-	dir := filepath.Join(t.TempDir(), "data")
+	dir = filepath.Join(t.TempDir(), "data")
 	var out, errb bytes.Buffer
 	if code := cmdIngest(context.Background(), []string{"--index", dir, "--manifest", filepath.Join(fixtures, "manifest.json"),
 		filepath.Join(fixtures, "dump-fr.csv")}, nil, &out, &errb); code != 0 {
@@ -110,11 +119,19 @@ func serveFixtures(t *testing.T, flags ...string) (base, key string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err = ix.CreateAPIKey(index.APIKey{Name: "t", Scopes: []string{api.ScopeRange}})
+	key, err = ix.CreateAPIKey(index.APIKey{Name: "t", Scopes: scopes})
 	ix.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, key
+}
+
+// serveCmd runs `pwndex serve --index dir` with flags in process on
+// 127.0.0.1 until the test ends, and returns its base URL once it answers.
+// At the end serve must exit 0 and its logs must hold no client address.
+func serveCmd(t *testing.T, dir string, flags ...string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -136,11 +153,11 @@ func serveFixtures(t *testing.T, flags ...string) (base, key string) {
 			t.Errorf("serve logged a client address:\n%s", logs.String())
 		}
 	})
-	base = "http://" + addr
+	base := "http://" + addr
 	if !waitFor(20*time.Second, func() bool { r, err := httpGet(base, "/healthz"); return err == nil && r.status == 200 }) {
 		t.Fatalf("serve did not start: %s", logs.String())
 	}
-	return base, key
+	return base
 }
 
 // TestServeTrustedProxy: with --trusted-proxy naming the proxy's address,
