@@ -72,11 +72,18 @@ func (r procResult) crashed() bool {
 
 // startPwndex starts `pwndex args...` as a child process.
 func startPwndex(args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMainHelper$")
-	cmd.Env = append(os.Environ(), mainHelperEnv+"="+strings.Join(args, "\x1f"))
+	cmd := pwndexCmd(args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	return cmd, &o, &e, cmd.Start()
+}
+
+// pwndexCmd is the command running `pwndex args...` in a child process
+// (this test binary, through TestMainHelper), not started.
+func pwndexCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainHelper$")
+	cmd.Env = append(os.Environ(), mainHelperEnv+"="+strings.Join(args, "\x1f"))
+	return cmd
 }
 
 func waitPwndex(cmd *exec.Cmd, o, e *bytes.Buffer, start time.Time) procResult {
@@ -420,8 +427,8 @@ func TestTortureKillPrivate(t *testing.T) {
 	if r := pwndex(t, append([]string{"ingest", "--index", tmpl, "--quiet"}, dumps[0]...)...); r.code != 0 {
 		t.Fatalf("base ingest: %s", r.stderr)
 	}
-	ingestNext := func(dir string) procResult {
-		return pwndex(t, append([]string{"ingest", "--index", dir, "--quiet"}, dumps[1]...)...)
+	ingestNext := func(dir string) []string {
+		return append([]string{"ingest", "--index", dir, "--quiet"}, dumps[1]...)
 	}
 	ref := filepath.Join(t.TempDir(), "ref")
 	if err := os.CopyFS(ref, os.DirFS(tmpl)); err != nil {
@@ -451,7 +458,7 @@ func TestTortureKillPrivate(t *testing.T) {
 		}
 		if i%2 == 0 {
 			start := time.Now()
-			cmd, o, e, err := startPwndex(append([]string{"ingest", "--index", work, "--quiet"}, dumps[1]...)...)
+			cmd, o, e, err := startPwndex(ingestNext(work)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -459,7 +466,7 @@ func TestTortureKillPrivate(t *testing.T) {
 			cmd.Process.Kill()
 			waitPwndex(cmd, o, e, start)
 		} else {
-			killInPrivateStep(t, time.Duration(rng.Int64N(int64(priv))), append([]string{"ingest", "--index", work, "--quiet"}, dumps[1]...)...)
+			killInPrivateStep(t, time.Duration(rng.Int64N(int64(priv))), ingestNext(work)...)
 		}
 		rp := pwndex(t, "repair", "--index", work)
 		if rp.code != 0 {
@@ -490,7 +497,7 @@ func TestTortureKillPrivate(t *testing.T) {
 			survived++
 			continue
 		}
-		if r := ingestNext(work); r.code != 0 {
+		if r := pwndex(t, ingestNext(work)...); r.code != 0 {
 			failures = append(failures, fmt.Sprintf("run %d: ingest again after repair: exit %d: %s (repair said: %s)", i, r.code, r.stderr, rp.stdout))
 			continue
 		}
@@ -534,8 +541,7 @@ func killInPrivateStep(t *testing.T, after time.Duration, args ...string) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMainHelper$")
-	cmd.Env = append(os.Environ(), mainHelperEnv+"="+strings.Join(args, "\x1f"))
+	cmd := pwndexCmd(args...)
 	cmd.Stdout = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
